@@ -1,0 +1,22 @@
+"""The config and metrics HTTP API: one Powertools resolver; routes live in agiletrack.http.routers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agiletrack.http.app import build_app, oversized, to_lambda_response
+from agiletrack.observability import logger, metrics, tracer
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+app = build_app()
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    too_large = oversized(event)
+    if too_large is not None:
+        return to_lambda_response(too_large)
+    return app.resolve(event, context)

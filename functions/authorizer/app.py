@@ -1,0 +1,34 @@
+"""HTTP API Lambda REQUEST authorizer (payload 2.0, simple responses) for team bearer tokens.
+
+A valid token is authorized with the team in the context. Anything else raises ``Unauthorized``,
+which API Gateway turns into a 401 (a plain ``isAuthorized: false`` would give 403).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agiletrack.adapters.aws.teams import team_store
+from agiletrack.domain.teams import authenticate, parse_bearer
+from agiletrack.observability import logger, tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+
+class UnauthorizedError(Exception):
+    """Its message must be exactly ``Unauthorized``: API Gateway matches on it to answer 401."""
+
+    def __init__(self) -> None:
+        super().__init__("Unauthorized")
+
+
+@logger.inject_lambda_context(log_event=False)
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    found = authenticate(team_store(), parse_bearer(headers.get("authorization")))
+    if found is None:
+        logger.info("token refused", extra={"route": event.get("routeKey")})
+        raise UnauthorizedError
+    team_id, team_name = found
+    logger.append_keys(team_id=team_id)
+    return {"isAuthorized": True, "context": {"team_id": team_id, "team_name": team_name}}

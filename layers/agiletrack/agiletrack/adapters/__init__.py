@@ -1,0 +1,1 @@
+"""Adapters: one module per AWS resource (``aws``) and one package per provider (``providers``)."""

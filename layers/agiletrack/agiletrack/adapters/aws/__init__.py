@@ -1,0 +1,1 @@
+"""AWS adapters: DynamoDB stores, SQS queues, Secrets Manager, S3 claim checks."""

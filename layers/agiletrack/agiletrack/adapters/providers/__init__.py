@@ -1,0 +1,1 @@
+"""Provider adapters (GitHub, Jira, Trello) behind one interface: ``base.ProviderAdapter``."""

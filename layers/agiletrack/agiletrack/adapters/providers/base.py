@@ -1,0 +1,159 @@
+"""The one interface every provider implements, and the data that crosses it.
+
+Adding a provider (GitLab, say) is one new package here that implements ``ProviderAdapter``, plus its
+metric calculator and tests; the pipeline (sync worker, webhooks, event processor) does not change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar, Protocol
+
+from pydantic import BaseModel
+
+from agiletrack.models.records import Record
+
+
+@dataclass
+class ApiStats:
+    """What one sync asked of the provider: calls, their latency, and the quota as last reported."""
+
+    calls: int = 0
+    response_ms: list[float] = field(default_factory=list)
+    quota_limit: int | None = None
+    quota_remaining: int | None = None
+    quota_reset_at: datetime | None = None
+    points_spent: int = 0
+    """Rate-limit points spent (GitHub GraphQL ``rateLimit.cost``); equals calls for REST."""
+
+    def quota(self) -> dict[str, Any] | None:
+        if self.quota_limit is None and self.quota_remaining is None:
+            return None
+        return {
+            "limit": self.quota_limit,
+            "remaining": self.quota_remaining,
+            "reset_at": self.quota_reset_at.isoformat().replace("+00:00", "Z")
+            if self.quota_reset_at
+            else None,
+        }
+
+
+@dataclass
+class PullContext:
+    """Everything a pull needs. ``cursor`` is the adapter's own JSON state, stored between pages."""
+
+    integration_id: str
+    config: BaseModel
+    credentials: Mapping[str, str]
+    cursor: dict[str, Any]
+    backfill_since: datetime
+    """Start of history for a first sync (``BACKFILL_DAYS`` before now)."""
+    stats: ApiStats = field(default_factory=ApiStats)
+
+
+@dataclass
+class PullPage:
+    """One page of a pull: the records, and the cursor to store once they are stored."""
+
+    records: list[Record]
+    cursor: dict[str, Any]
+    done: bool = False
+    """True on the last page of this sync: the cursor is the starting point of the next sync."""
+
+
+@dataclass
+class WebhookDelivery:
+    """A delivery as the webhooks function received it (headers lower-cased, the raw body)."""
+
+    integration_id: str
+    provider: str
+    headers: dict[str, str]
+    body: bytes
+    received_at: datetime
+    callback_url: str
+    """The exact URL the provider called (Trello signs it together with the body)."""
+
+
+@dataclass
+class WebhookSecrets:
+    webhook_secret: str | None
+    credentials: Mapping[str, str]
+
+
+@dataclass
+class WebhookResult:
+    """What a delivery means for us."""
+
+    event: str
+    """The provider's event name, for counting (``pull_request``, ``jira:issue_updated``, ...)."""
+    records: list[Record] = field(default_factory=list)
+    ignored: bool = False
+    """Accepted but unused: an event type we do not measure, or about another repository or board."""
+    connected: bool = False
+    """A ping / handshake: the webhook is connected."""
+    needs_refresh: bool = False
+    """Some records are incomplete (for example commit sizes): the processor should fill them in."""
+
+
+@dataclass
+class ValidationInfo:
+    """What validating credentials learned that is worth keeping (for example the default branch)."""
+
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+class ProviderAdapter(Protocol):
+    """Implemented once per provider. Methods raise the typed errors of ``agiletrack.errors``:
+    ``AuthError`` (credentials refused), ``RateLimitError`` (with ``retry_at``), ``ProviderRefused``
+    (a refusal the user can fix: not found, no access), ``ProviderError`` (anything else)."""
+
+    provider: ClassVar[str]
+    """``github``, ``jira`` or ``trello``: the integration type this adapter serves."""
+    config_model: ClassVar[type[BaseModel]]
+    credential_fields: ClassVar[tuple[str, ...]]
+    """Config fields that are credentials: kept in Secrets Manager, masked everywhere else."""
+    record_types: ClassVar[tuple[type[Record], ...]]
+    signs_webhooks_with_generated_secret: ClassVar[bool]
+    """True when we generate a webhook secret (GitHub, Jira); Trello signs with the app secret."""
+
+    def validate(self, config: BaseModel, credentials: Mapping[str, str]) -> ValidationInfo:
+        """Try the credentials against the provider before anything is stored."""
+        ...
+
+    def pull(self, ctx: PullContext) -> Iterator[PullPage]:
+        """Everything changed since ``ctx.cursor`` (or the backfill start), page by page, resumable:
+        a sync that stops after any page and starts again from that page's cursor pulls no page twice
+        and misses nothing."""
+        ...
+
+    def delivery_id(self, delivery: WebhookDelivery) -> str | None:
+        """The provider's id of a delivery, stable across redeliveries (for de-duplication)."""
+        ...
+
+    def verify_webhook(self, delivery: WebhookDelivery, secrets: WebhookSecrets) -> bool:
+        """Constant-time signature check of the raw body."""
+        ...
+
+    def parse_webhook(self, delivery: WebhookDelivery, config: BaseModel) -> WebhookResult:
+        """Turn a verified delivery into normalized records."""
+        ...
+
+    def refresh(
+        self, config: BaseModel, credentials: Mapping[str, str], records: list[Record]
+    ) -> list[Record]:
+        """Complete records a webhook left incomplete (``WebhookResult.needs_refresh``)."""
+        ...
+
+    def compute_metrics(
+        self,
+        records: Mapping[str, list[Record]],
+        since: datetime,
+        until: datetime,
+        now: datetime,
+        config: BaseModel,
+        params: Mapping[str, str],
+    ) -> dict[str, Any]:
+        """The ``metrics`` object of ../shared/METRICS.md for this provider."""
+        ...

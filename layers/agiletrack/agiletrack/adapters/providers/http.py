@@ -1,0 +1,142 @@
+"""The one HTTP client of every provider adapter.
+
+- explicit timeouts on every request;
+- transient failures (connect/read timeout, reset, 502/503/504) retried in place with exponential
+  backoff and full jitter before they count;
+- answers classified into typed errors: 401 is ``AuthError``; 429 (and whatever the provider's own
+  ``classify`` hook says, such as GitHub's 403 rate limits) is ``RateLimitError`` with the time the
+  limit resets; anything else is left to the adapter;
+- every call counted in ``ApiStats`` (calls, latency, the quota the provider reports).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+
+from agiletrack.adapters.providers.base import ApiStats
+from agiletrack.errors import AuthError, RateLimitError, TransientProviderError
+from agiletrack.observability import logger
+
+TRANSIENT_STATUS = frozenset({502, 503, 504})
+DEFAULT_RATE_LIMIT_WAIT = timedelta(seconds=60)
+
+Classifier = Callable[[httpx.Response], None]
+
+
+def retry_after(response: httpx.Response, now: datetime | None = None) -> datetime | None:
+    """When a ``Retry-After`` header (seconds or an HTTP date) says to come back, if it does."""
+    now = now or datetime.now(UTC)
+    value = response.headers.get("retry-after")
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return now + timedelta(seconds=int(value))
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def default_classify(response: httpx.Response) -> None:
+    if response.status_code == 401:
+        raise AuthError("The provider refused the credentials (401).")
+    if response.status_code == 429:
+        when = retry_after(response) or datetime.now(UTC) + DEFAULT_RATE_LIMIT_WAIT
+        raise RateLimitError("The provider's rate limit is reached (429).", retry_at=when)
+
+
+class ProviderHttp:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        headers: dict[str, str] | None = None,
+        auth: httpx.Auth | tuple[str, str] | None = None,
+        params: dict[str, str] | None = None,
+        stats: ApiStats | None = None,
+        timeout: float = 10.0,
+        transient_retries: int = 3,
+        backoff_base: float = 0.5,
+        classify: Classifier | None = None,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.stats = stats if stats is not None else ApiStats()
+        self.transient_retries = transient_retries
+        self.backoff_base = backoff_base
+        self.classify = classify
+        self.sleep = sleep
+        self.client = httpx.Client(
+            base_url=base_url,
+            headers=headers,
+            auth=auth,
+            params=params,
+            timeout=httpx.Timeout(timeout, connect=min(5.0, timeout)),
+            transport=transport,
+            follow_redirects=False,
+        )
+
+    def close(self) -> None:
+        self.client.close()
+
+    def __enter__(self) -> ProviderHttp:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """One logical request: retried in place on transient failures, then classified."""
+        attempt = 0
+        while True:
+            started = time.perf_counter()
+            try:
+                response = self.client.request(method, url, **kwargs)
+            except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+                self._count(started)
+                if attempt >= self.transient_retries:
+                    raise TransientProviderError(
+                        f"The provider could not be reached: {type(exc).__name__}."
+                    ) from exc
+                self._backoff(attempt, reason=type(exc).__name__)
+                attempt += 1
+                continue
+            self._count(started)
+            if response.status_code in TRANSIENT_STATUS:
+                if attempt >= self.transient_retries:
+                    raise TransientProviderError(
+                        f"The provider answered {response.status_code} {attempt + 1} times in a row."
+                    )
+                self._backoff(attempt, reason=str(response.status_code))
+                attempt += 1
+                continue
+            if self.classify is not None:
+                self.classify(response)
+            default_classify(response)
+            return response
+
+    def get(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("GET", url, **kwargs)
+
+    def post(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("POST", url, **kwargs)
+
+    def _count(self, started: float) -> None:
+        self.stats.calls += 1
+        self.stats.response_ms.append((time.perf_counter() - started) * 1000)
+
+    def _backoff(self, attempt: int, *, reason: str) -> None:
+        delay = random.uniform(0, self.backoff_base * (2**attempt))  # full jitter
+        logger.info(
+            "transient provider failure, retrying", extra={"reason": reason, "delay_s": round(delay, 2)}
+        )
+        self.sleep(delay)

@@ -1,0 +1,1 @@
+"""Business logic, written against the small ports in ``agiletrack.domain.ports``."""

@@ -1,0 +1,16 @@
+"""The ports domain code depends on. Real adapters live in ``agiletrack.adapters``; tests may pass fakes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Protocol
+
+from agiletrack.models.teams import Team
+
+
+class TeamStore(Protocol):
+    def create(self, team: Team) -> None: ...
+    def get(self, team_id: str) -> Team | None: ...
+    def by_token_hash(self, token_hash: str) -> tuple[str, str] | None: ...
+    def all(self) -> Iterator[Team]: ...
+    def replace_token(self, team: Team, new_hash: str | None) -> None: ...

@@ -9,7 +9,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 export POWERTOOLS_DEV ?= false
 
-.PHONY: help venv dev test lint format typecheck validate build pytest unit integration e2e bench clean
+.PHONY: help venv dev test lint format typecheck validate build pytest unit integration e2e bench clean test-data
 
 help:
 	@echo "make dev    - run the whole product locally (AWS emulator + local API)"
@@ -45,13 +45,29 @@ validate: $(STAMP)
 build: $(STAMP)
 	$(BIN)/sam build --parallel --cached
 
-pytest: $(STAMP)
+# GitHub's published GraphQL schema, to check our queries against. Fetched by package name from the npm
+# registry at a pinned version (it is public test data, not ours to commit).
+GITHUB_SCHEMA_VERSION := 15.26.1
+GITHUB_SCHEMA := tests/data/github/schema.graphql
+
+$(GITHUB_SCHEMA):
+	@command -v npm >/dev/null || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+		apt-get update -qq && apt-get install -y -qq npm >/dev/null; } || \
+		{ echo "npm is needed once to fetch GitHub's GraphQL schema: install npm"; exit 1; }
+	@mkdir -p $(dir $@) .local/npm
+	cd .local/npm && npm pack --silent @octokit/graphql-schema@$(GITHUB_SCHEMA_VERSION) >/dev/null
+	tar -xzf .local/npm/octokit-graphql-schema-$(GITHUB_SCHEMA_VERSION).tgz -C .local/npm package/schema.graphql
+	mv .local/npm/package/schema.graphql $@
+
+test-data: $(GITHUB_SCHEMA)
+
+pytest: $(STAMP) test-data
 	$(BIN)/pytest
 
-unit: $(STAMP)
+unit: $(STAMP) test-data
 	$(BIN)/pytest tests/unit
 
-integration: $(STAMP)
+integration: $(STAMP) test-data
 	$(BIN)/pytest tests/integration
 
 e2e: $(STAMP)

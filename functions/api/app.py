@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from agiletrack.http.app import build_app, oversized, to_lambda_response
-from agiletrack.observability import logger, metrics, tracer
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from agiletrack.http.app import build_app, oversized, to_lambda_response
+from agiletrack.observability import logger, metrics, tracer
 
 app = build_app()
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from agiletrack.adapters.aws.teams import team_store
 from agiletrack.domain.teams import authenticate, parse_bearer
 from agiletrack.observability import logger, tracer
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 
 class UnauthorizedError(Exception):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+
 from agiletrack.metrics.stats import (
     duration_stats,
     hours_between,

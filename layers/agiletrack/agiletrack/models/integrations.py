@@ -29,9 +29,7 @@ class GitHubConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     repository: str = Field(description='"owner/name"', examples=["octo-org/octo-repo"])
-    token: NonEmpty = Field(
-        description="A GitHub token that can read the repository (kept in Secrets Manager)"
-    )
+    token: NonEmpty = Field(description="A GitHub token that can read the repository (kept in Secrets Manager)")
     branch: str = Field(default="main", min_length=1, max_length=255)
     include_private: bool = False
     api_url: HttpUrl = Field(
@@ -108,12 +106,8 @@ class TrelloConfig(BaseModel):
     api_key: NonEmpty
     api_token: NonEmpty
     board_id: str = Field(min_length=1, max_length=64)
-    list_ids: list[str] = Field(
-        min_length=2, max_length=50, description="The workflow in order: waiting ... done"
-    )
-    api_secret: str | None = Field(
-        default=None, description="Trello application secret, to verify webhook signatures"
-    )
+    list_ids: list[str] = Field(min_length=2, max_length=50, description="The workflow in order: waiting ... done")
+    api_secret: str | None = Field(default=None, description="Trello application secret, to verify webhook signatures")
 
     @field_validator("list_ids")
     @classmethod
@@ -179,7 +173,8 @@ class Integration(BaseModel):
 
     id: str
     team_id: str
-    type: IntegrationType
+    type: str
+    """A provider name (``IntegrationType`` for integrations made through the API)."""
     name: str
     status: IntegrationStatus = "pending"
     config: dict[str, Any]

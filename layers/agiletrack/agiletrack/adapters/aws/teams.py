@@ -30,9 +30,7 @@ class DynamoTeamStore:
                 {
                     "Put": {
                         "TableName": self.table,
-                        "Item": to_item(
-                            {"pk": f"TOKEN#{team.token_hash}", "team_id": team.id, "team_name": team.name}
-                        ),
+                        "Item": to_item({"pk": f"TOKEN#{team.token_hash}", "team_id": team.id, "team_name": team.name}),
                     }
                 },
             ]
@@ -67,17 +65,13 @@ class DynamoTeamStore:
         """Point the team at a new token hash (or none), dropping the old token item atomically."""
         items: list[dict[str, object]] = []
         if team.token_hash:
-            items.append(
-                {"Delete": {"TableName": self.table, "Key": {"pk": to_value(f"TOKEN#{team.token_hash}")}}}
-            )
+            items.append({"Delete": {"TableName": self.table, "Key": {"pk": to_value(f"TOKEN#{team.token_hash}")}}})
         if new_hash:
             items.append(
                 {
                     "Put": {
                         "TableName": self.table,
-                        "Item": to_item(
-                            {"pk": f"TOKEN#{new_hash}", "team_id": team.id, "team_name": team.name}
-                        ),
+                        "Item": to_item({"pk": f"TOKEN#{new_hash}", "team_id": team.id, "team_name": team.name}),
                     }
                 }
             )

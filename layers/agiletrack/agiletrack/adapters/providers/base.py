@@ -34,9 +34,7 @@ class ApiStats:
         return {
             "limit": self.quota_limit,
             "remaining": self.quota_remaining,
-            "reset_at": self.quota_reset_at.isoformat().replace("+00:00", "Z")
-            if self.quota_reset_at
-            else None,
+            "reset_at": self.quota_reset_at.isoformat().replace("+00:00", "Z") if self.quota_reset_at else None,
         }
 
 
@@ -140,9 +138,7 @@ class ProviderAdapter(Protocol):
         """Turn a verified delivery into normalized records."""
         ...
 
-    def refresh(
-        self, config: BaseModel, credentials: Mapping[str, str], records: list[Record]
-    ) -> list[Record]:
+    def refresh(self, config: BaseModel, credentials: Mapping[str, str], records: list[Record]) -> list[Record]:
         """Complete records a webhook left incomplete (``WebhookResult.needs_refresh``)."""
         ...
 

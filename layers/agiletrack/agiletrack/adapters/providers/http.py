@@ -104,9 +104,7 @@ class ProviderHttp:
             except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
                 self._count(started)
                 if attempt >= self.transient_retries:
-                    raise TransientProviderError(
-                        f"The provider could not be reached: {type(exc).__name__}."
-                    ) from exc
+                    raise TransientProviderError(f"The provider could not be reached: {type(exc).__name__}.") from exc
                 self._backoff(attempt, reason=type(exc).__name__)
                 attempt += 1
                 continue
@@ -136,7 +134,5 @@ class ProviderHttp:
 
     def _backoff(self, attempt: int, *, reason: str) -> None:
         delay = random.uniform(0, self.backoff_base * (2**attempt))  # full jitter
-        logger.info(
-            "transient provider failure, retrying", extra={"reason": reason, "delay_s": round(delay, 2)}
-        )
+        logger.info("transient provider failure, retrying", extra={"reason": reason, "delay_s": round(delay, 2)})
         self.sleep(delay)

@@ -1,0 +1,71 @@
+"""Consumes sync jobs (SQS, partial batch failures) and applies the retry policy.
+
+The engine decides; this handler applies: a job to retry is hidden until its retry time with
+``ChangeMessageVisibility`` and reported as a failed batch item, so SQS counts the attempt and, after
+the last one, moves it to the dead-letter queue.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from agiletrack.adapters.aws.queues import queues
+from agiletrack.domain.jobs import SyncJob
+from agiletrack.observability import logger, metrics, tracer
+from agiletrack.wiring import sync_engine
+
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+class RetryLater(Exception):
+    """Marks the record failed so SQS retries it after the visibility timeout we set."""
+
+
+def _queue_url(record: SQSRecord) -> str:
+    return queues().sync_url
+
+
+def handle_job(record: SQSRecord, context: LambdaContext) -> dict[str, Any]:
+    job = SyncJob.model_validate_json(record.body)
+    attempt = int(record.attributes.approximate_receive_count or 1)
+    logger.append_keys(integration_id=job.integration_id, job_reason=job.reason, attempt=attempt)
+    outcome = sync_engine().run(
+        job, owner=record.message_id, attempt=attempt, remaining_ms=context.get_remaining_time_in_millis
+    )
+    metrics.add_metric(name="RecordsWritten", unit=MetricUnit.Count, value=outcome.records_written)
+    metrics.add_metric(name="ApiCalls", unit=MetricUnit.Count, value=outcome.api_calls)
+    if outcome.outcome in ("success", "partial"):
+        metrics.add_metric(name="SyncsCompleted", unit=MetricUnit.Count, value=1)
+    elif outcome.outcome == "rate_limited":
+        metrics.add_metric(name="RateLimited", unit=MetricUnit.Count, value=1)
+    elif outcome.outcome == "failed":
+        metrics.add_metric(name="SyncFailures", unit=MetricUnit.Count, value=1)
+    logger.info(
+        "sync job done",
+        extra={
+            "outcome": outcome.outcome,
+            "records_written": outcome.records_written,
+            "api_calls": outcome.api_calls,
+            "pages": outcome.pages,
+        },
+    )
+    if outcome.retry.action == "retry":
+        queues().delay_retry(_queue_url(record), record.receipt_handle, outcome.retry.delay_seconds)
+        raise RetryLater(f"{outcome.outcome}; retry in {outcome.retry.delay_seconds} s")
+    return {"outcome": outcome.outcome}
+
+
+@logger.inject_lambda_context(log_event=False)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    def record_handler(record: SQSRecord) -> dict[str, Any]:
+        return handle_job(record, context)
+
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

@@ -1,0 +1,303 @@
+"""Integrations table.
+
+One partition per integration (``pk = INT#<id>``):
+- ``sk = META``: the integration itself (no credentials). Only these items carry ``team_id`` and
+  ``created_at``, so the ``by_team`` index is sparse: it lists a team's integrations in creation order
+  (the config API) and, scanned, every integration (the scheduler).
+- ``sk = SYNC``: the sync state: the provider cursor, the lease, the queued flag.
+- ``sk = EVENT#<time>#<rand>``: job and webhook outcomes, expiring after two days (TTL ``expires_at``),
+  for ``error_rate_24h`` and the webhook counters.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import secrets
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from agiletrack.adapters.aws import clients
+from agiletrack.adapters.aws.dynamo import from_item, paginate, to_item, to_value
+from agiletrack.errors import ValidationFailed
+from agiletrack.models.common import iso, utcnow
+from agiletrack.models.integrations import Integration
+from agiletrack.settings import get_settings
+
+EVENT_TTL = timedelta(days=2)
+META = "META"
+SYNC = "SYNC"
+
+
+def _pk(integration_id: str) -> str:
+    return f"INT#{integration_id}"
+
+
+def _integration(item: dict[str, Any]) -> Integration:
+    return Integration.model_validate({k: v for k, v in item.items() if k not in ("pk", "sk")})
+
+
+def encode_token(key: dict[str, Any] | None) -> str | None:
+    if not key:
+        return None
+    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def decode_token(token: str | None) -> dict[str, Any] | None:
+    if not token:
+        return None
+    try:
+        padded = token + "=" * (-len(token) % 4)
+        key = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+        raise ValidationFailed("next_token is not a token this API gave out.") from exc
+    if not isinstance(key, dict) or not all(isinstance(v, dict) for v in key.values()):
+        raise ValidationFailed("next_token is not a token this API gave out.")
+    return key
+
+
+class DynamoIntegrationStore:
+    def __init__(self, table: str) -> None:
+        self.table = table
+
+    # ------------------------------------------------------------ the integration
+    def create(self, integration: Integration) -> None:
+        values = integration.model_dump(mode="python")
+        clients.dynamodb().put_item(
+            TableName=self.table,
+            Item=to_item({"pk": _pk(integration.id), "sk": META, **values}),
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+
+    def get(self, integration_id: str) -> Integration | None:
+        raw = clients.dynamodb().get_item(
+            TableName=self.table,
+            Key={"pk": to_value(_pk(integration_id)), "sk": to_value(META)},
+            ConsistentRead=True,
+        )
+        return _integration(from_item(raw["Item"])) if "Item" in raw else None
+
+    def list_for_team(
+        self, team_id: str, *, limit: int, next_token: str | None
+    ) -> tuple[list[Integration], str | None]:
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": "by_team",
+            "KeyConditionExpression": "team_id = :t",
+            "ExpressionAttributeValues": {":t": to_value(team_id)},
+            "Limit": limit,
+        }
+        start = decode_token(next_token)
+        if start:
+            if start.get("team_id", {}).get("S") != team_id:
+                raise ValidationFailed("next_token is not a token this API gave out.")
+            kwargs["ExclusiveStartKey"] = start
+        page = clients.dynamodb().query(**kwargs)
+        items = [_integration(from_item(raw)) for raw in page.get("Items", [])]
+        return items, encode_token(page.get("LastEvaluatedKey"))
+
+    def all(self) -> Iterator[Integration]:
+        """Every integration of every team (a scan of the sparse ``by_team`` index)."""
+        for item in paginate(clients.dynamodb().scan, TableName=self.table, IndexName="by_team"):
+            yield _integration(item)
+
+    def schedulable(self) -> Iterator[tuple[str, str]]:
+        """(id, status) of every integration: the scheduler's scan, projected to what it needs."""
+        for item in paginate(
+            clients.dynamodb().scan,
+            TableName=self.table,
+            IndexName="by_team",
+            ProjectionExpression="id, #s",
+            ExpressionAttributeNames={"#s": "status"},
+        ):
+            yield str(item["id"]), str(item["status"])
+
+    def update(
+        self,
+        integration_id: str,
+        changes: dict[str, Any],
+        *,
+        remove: tuple[str, ...] = (),
+        only_if_status: tuple[str, ...] | None = None,
+    ) -> bool:
+        """Set (and remove) fields of an existing integration; False when it is gone or the status
+        condition does not hold."""
+        if not changes and not remove:
+            return True
+        names = {f"#f{i}": name for i, name in enumerate([*changes, *remove])}
+        by_name = {v: k for k, v in names.items()}
+        values: dict[str, Any] = {}
+        sets = []
+        for i, (name, value) in enumerate(changes.items()):
+            if value is None:
+                remove = (*remove, name)
+                continue
+            values[f":v{i}"] = to_value(value)
+            sets.append(f"{by_name[name]} = :v{i}")
+        removes = [by_name[name] for name in dict.fromkeys(remove)]
+        expression = ""
+        if sets:
+            expression += "SET " + ", ".join(sets)
+        if removes:
+            expression += " REMOVE " + ", ".join(removes)
+        condition = "attribute_exists(pk)"
+        if only_if_status:
+            names["#status"] = "status"
+            placeholders = []
+            for i, status in enumerate(only_if_status):
+                values[f":s{i}"] = to_value(status)
+                placeholders.append(f":s{i}")
+            condition += f" AND #status IN ({', '.join(placeholders)})"
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "Key": {"pk": to_value(_pk(integration_id)), "sk": to_value(META)},
+            "UpdateExpression": expression.strip(),
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+        }
+        if values:
+            kwargs["ExpressionAttributeValues"] = values
+        try:
+            clients.dynamodb().update_item(**kwargs)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def delete(self, integration_id: str) -> None:
+        """The integration and everything in its partition (sync state, events)."""
+        keys = [
+            {"pk": to_value(item["pk"]), "sk": to_value(item["sk"])}
+            for item in paginate(
+                clients.dynamodb().query,
+                TableName=self.table,
+                KeyConditionExpression="pk = :p",
+                ExpressionAttributeValues={":p": to_value(_pk(integration_id))},
+                ProjectionExpression="pk, sk",
+            )
+        ]
+        # META last, so a crash halfway leaves an integration that can be deleted again.
+        keys.sort(key=lambda k: k["sk"]["S"] == META)
+        for key in keys:
+            clients.dynamodb().delete_item(TableName=self.table, Key=key)
+
+    # ------------------------------------------------------------ sync state
+    def sync_state(self, integration_id: str) -> dict[str, Any]:
+        raw = clients.dynamodb().get_item(
+            TableName=self.table,
+            Key={"pk": to_value(_pk(integration_id)), "sk": to_value(SYNC)},
+            ConsistentRead=True,
+        )
+        return from_item(raw["Item"]) if "Item" in raw else {}
+
+    def mark_queued(self, integration_id: str, now: datetime, *, window: timedelta) -> bool:
+        """Record that a sync job is queued; False when one is already queued or running
+        (a trigger then is coalesced). ``window`` bounds how long a lost job can block new ones."""
+        try:
+            clients.dynamodb().update_item(
+                TableName=self.table,
+                Key={"pk": to_value(_pk(integration_id)), "sk": to_value(SYNC)},
+                UpdateExpression="SET queued_until = :until",
+                ConditionExpression=(
+                    "(attribute_not_exists(queued_until) OR queued_until < :now) "
+                    "AND (attribute_not_exists(lease_until) OR lease_until < :now)"
+                ),
+                ExpressionAttributeValues={":until": to_value(iso(now + window)), ":now": to_value(iso(now))},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def acquire_lease(self, integration_id: str, owner: str, now: datetime, *, ttl: timedelta) -> bool:
+        """Take the integration's sync lease (a conditional write with an expiry) and clear the queued
+        flag: the queued job is now the running one."""
+        try:
+            clients.dynamodb().update_item(
+                TableName=self.table,
+                Key={"pk": to_value(_pk(integration_id)), "sk": to_value(SYNC)},
+                UpdateExpression="SET lease_owner = :o, lease_until = :until REMOVE queued_until",
+                ConditionExpression="attribute_not_exists(lease_until) OR lease_until < :now OR lease_owner = :o",
+                ExpressionAttributeValues={
+                    ":o": to_value(owner),
+                    ":until": to_value(iso(now + ttl)),
+                    ":now": to_value(iso(now)),
+                },
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def release_lease(self, integration_id: str, owner: str) -> None:
+        try:
+            clients.dynamodb().update_item(
+                TableName=self.table,
+                Key={"pk": to_value(_pk(integration_id)), "sk": to_value(SYNC)},
+                UpdateExpression="REMOVE lease_owner, lease_until",
+                ConditionExpression="lease_owner = :o",
+                ExpressionAttributeValues={":o": to_value(owner)},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+
+    def save_cursor(self, integration_id: str, owner: str, cursor: dict[str, Any]) -> None:
+        """Store the provider cursor, only while holding the lease (a stale worker cannot move it)."""
+        clients.dynamodb().update_item(
+            TableName=self.table,
+            Key={"pk": to_value(_pk(integration_id)), "sk": to_value(SYNC)},
+            UpdateExpression="SET #c = :c",
+            ConditionExpression="lease_owner = :o",
+            ExpressionAttributeNames={"#c": "cursor"},
+            ExpressionAttributeValues={":c": to_value(json.dumps(cursor)), ":o": to_value(owner)},
+        )
+
+    def reset_sync_state(self, integration_id: str) -> None:
+        clients.dynamodb().delete_item(
+            TableName=self.table, Key={"pk": to_value(_pk(integration_id)), "sk": to_value(SYNC)}
+        )
+
+    # ------------------------------------------------------------ events
+    def add_event(self, integration_id: str, kind: str, at: datetime | None = None, **data: Any) -> None:
+        at = at or utcnow()
+        clients.dynamodb().put_item(
+            TableName=self.table,
+            Item=to_item(
+                {
+                    "pk": _pk(integration_id),
+                    "sk": f"EVENT#{iso(at)}#{secrets.token_hex(4)}",
+                    "kind": kind,
+                    "at": iso(at),
+                    "expires_at": int((at + EVENT_TTL).timestamp()),
+                    **data,
+                }
+            ),
+        )
+
+    def events_since(self, integration_id: str, since: datetime) -> list[dict[str, Any]]:
+        return list(
+            paginate(
+                clients.dynamodb().query,
+                TableName=self.table,
+                KeyConditionExpression="pk = :p AND sk BETWEEN :a AND :b",
+                ExpressionAttributeValues={
+                    ":p": to_value(_pk(integration_id)),
+                    ":a": to_value(f"EVENT#{iso(since)}"),
+                    ":b": to_value("EVENT#~"),
+                },
+            )
+        )
+
+
+@cache
+def integration_store() -> DynamoIntegrationStore:
+    return DynamoIntegrationStore(get_settings().integrations_table)

@@ -1,0 +1,1 @@
+"""Jira Cloud: credential validation and webhook signatures (the pull arrives with its own issue)."""

@@ -1,0 +1,1 @@
+"""Trello: credential validation and webhook signatures (the pull arrives with its own issue)."""

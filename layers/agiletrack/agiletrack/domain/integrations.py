@@ -1,0 +1,402 @@
+"""Integrations: create, list, read, update and delete a team's connections to GitHub, Jira and Trello.
+
+- A team sees only its own integrations: another team's id is answered exactly like an unknown one.
+- Credentials are tried against the provider before anything is stored; a refusal stores nothing.
+- Every credential and the webhook secret live in one Secrets Manager secret per integration,
+  ``{"credentials": {...}, "webhook_secret": str | None}``; the stored item keeps the public config, and
+  every view masks credentials.
+
+Changing what an integration points at (its *scope*: repository, branch or API root; Jira site, project or
+board; Trello board) makes the data held for it another data set. The records, the cached metrics and the
+sync cursor of the old scope are dropped, the status goes back to ``pending`` and a full sync is queued,
+exactly as for a new integration. Other config changes (Trello ``list_ids``, GitHub ``include_private``)
+keep the records and only invalidate cached metrics.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets as random_secrets
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ValidationError
+
+from agiletrack.domain.jobs import JobReason, SyncJob
+from agiletrack.domain.status import STATUS_WINDOW, IntegrationStatusView, build_status
+from agiletrack.errors import Conflict, NotFound, ProviderError, ValidationFailed
+from agiletrack.models.common import new_id, utcnow
+from agiletrack.models.integrations import (
+    CONFIG_MODELS,
+    CREDENTIAL_FIELDS,
+    MASK,
+    Integration,
+    IntegrationList,
+    IntegrationType,
+    IntegrationView,
+    UpdateIntegration,
+    WebhookInfo,
+    masked,
+    split_credentials,
+)
+from agiletrack.models.records import RECORD_TYPES
+from agiletrack.observability import logger
+
+GENERATED_WEBHOOK_SECRET = frozenset({"github", "jira"})
+"""Types whose webhooks we sign with a secret we generate; Trello signs with the application's api_secret."""
+SCOPE_FIELDS: dict[str, tuple[str, ...]] = {
+    "github": ("repository", "branch", "api_url"),
+    "jira": ("server_url", "project_key", "board_id"),
+    "trello": ("board_id",),
+}
+"""Public config fields that choose which data is pulled: changing one starts the data set over."""
+IDENTITY_FIELDS: dict[str, tuple[str, ...]] = {"jira": ("email",)}
+"""Public config fields that are part of the login: changing one counts as a credential change."""
+WEBHOOK_SECRET_BYTES = 32
+QUEUED_WINDOW = timedelta(minutes=15)
+"""How long a queued job coalesces further triggers. The job clears its mark when it starts (taking the sync
+lease), so this only bounds how long a lost message blocks a new trigger; a duplicate let through after it is
+still coalesced by the worker's lease."""
+_CREDENTIAL_TEXT = re.compile(r"^[\x21-\x7e]+$")
+"""Tokens, keys and secrets of all three providers are printable ASCII without spaces; anything else could
+never authenticate and must not reach an HTTP header."""
+MAX_ID_LENGTH = 100
+"""Ids are ``int_`` and 16 hex digits; anything much longer is answered 404 without a read."""
+
+
+class IntegrationStore(Protocol):
+    def create(self, integration: Integration) -> None: ...
+    def get(self, integration_id: str) -> Integration | None: ...
+    def list_for_team(
+        self, team_id: str, *, limit: int, next_token: str | None
+    ) -> tuple[list[Integration], str | None]: ...
+    def update(
+        self,
+        integration_id: str,
+        changes: dict[str, Any],
+        *,
+        remove: tuple[str, ...] = (),
+        only_if_status: tuple[str, ...] | None = None,
+    ) -> bool: ...
+    def delete(self, integration_id: str) -> None: ...
+    def reset_sync_state(self, integration_id: str) -> None: ...
+    def mark_queued(self, integration_id: str, now: datetime, *, window: timedelta) -> bool: ...
+    def events_since(self, integration_id: str, since: datetime) -> list[dict[str, Any]]: ...
+
+
+class RecordStore(Protocol):
+    def delete_all(self, integration_id: str, kinds: Iterable[str]) -> int: ...
+
+
+class MetricsCache(Protocol):
+    def delete_all(self, integration_id: str) -> None: ...
+
+
+class SecretStore(Protocol):
+    def name_for(self, integration_id: str) -> str: ...
+    def create(self, name: str, payload: dict[str, Any], *, tags: dict[str, str] | None = None) -> None: ...
+    def read(self, name: str, *, fresh: bool = False) -> dict[str, Any]: ...
+    def write(self, name: str, payload: dict[str, Any]) -> None: ...
+    def delete(self, name: str) -> None: ...
+
+
+class SyncQueue(Protocol):
+    def send_sync_job(self, job: dict[str, Any], *, delay_seconds: int = 0) -> None: ...
+
+
+Validator = Callable[[BaseModel, Mapping[str, str]], object]
+"""Tries a full config (credentials included) against the provider; raises ``AuthError``,
+``ProviderRefused`` (422) or ``ProviderError`` (502). ``adapter_for(type).validate`` fits."""
+
+
+def webhook_url(base_url: str, kind: str, integration_id: str) -> str:
+    """Where the provider delivers webhooks: ``{base_url}/webhooks/{type}/{id}``."""
+    return f"{base_url.rstrip('/')}/webhooks/{kind}/{integration_id}"
+
+
+def default_name(kind: str, public: Mapping[str, Any]) -> str:
+    if kind == "github":
+        return str(public.get("repository", "GitHub"))
+    if kind == "jira":
+        return f"Jira {public.get('project_key', '')}".strip()
+    return f"Trello board {public.get('board_id', '')}".strip()
+
+
+def credential_problems(kind: str, config: BaseModel) -> list[tuple[str, str]]:
+    """(field, reason) for each credential that cannot be a real one."""
+    problems = []
+    for field in CREDENTIAL_FIELDS[kind]:
+        value = getattr(config, field, None)
+        if isinstance(value, str) and not _CREDENTIAL_TEXT.match(value):
+            problems.append((field, "must be printable ASCII without spaces"))
+    return problems
+
+
+def parse_config(kind: str, data: Mapping[str, Any]) -> BaseModel:
+    """The config model of ``kind``, or ``ValidationFailed`` naming each bad field as ``config.<path>``."""
+    try:
+        config = CONFIG_MODELS[kind].model_validate(dict(data))
+    except ValidationError as exc:
+        problems = [
+            (".".join(str(p) for p in error["loc"]), error["msg"])
+            for error in exc.errors(include_url=False, include_input=False)
+        ]
+    else:
+        problems = credential_problems(kind, config)
+        if not problems:
+            return config
+    details = [{"field": f"config.{field}", "reason": reason} for field, reason in problems]
+    summary = "; ".join(f"{d['field']}: {d['reason']}" for d in details[:5])
+    raise ValidationFailed(f"Invalid request: {summary}", details=details)
+
+
+def _split(kind: str, config: BaseModel) -> tuple[dict[str, Any], dict[str, str]]:
+    """Public config and credentials; unset optional fields are left out, as the store leaves them out."""
+    public, credentials = split_credentials(kind, config)
+    return {k: v for k, v in public.items() if v is not None}, credentials
+
+
+class IntegrationService:
+    def __init__(
+        self,
+        *,
+        integrations: IntegrationStore,
+        records: RecordStore,
+        metrics_cache: MetricsCache,
+        secrets: SecretStore,
+        queues: SyncQueue,
+        validators: Mapping[str, Validator],
+        record_kinds: Iterable[str] | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        new_webhook_secret: Callable[[], str] = lambda: random_secrets.token_hex(WEBHOOK_SECRET_BYTES),
+    ) -> None:
+        self.integrations = integrations
+        self.records = records
+        self.metrics_cache = metrics_cache
+        self.secrets = secrets
+        self.queues = queues
+        self.validators = validators
+        self._record_kinds = tuple(record_kinds) if record_kinds is not None else None
+        self.clock = clock
+        self.new_webhook_secret = new_webhook_secret
+
+    @property
+    def record_kinds(self) -> tuple[str, ...]:
+        """Every record kind an integration may hold (read late: providers register their kinds on import)."""
+        return self._record_kinds if self._record_kinds is not None else tuple(RECORD_TYPES)
+
+    # ------------------------------------------------------------ create
+    def create(
+        self, team_id: str, kind: IntegrationType, config: BaseModel, *, name: str | None, base_url: str
+    ) -> IntegrationView:
+        """Try the credentials, keep them in a new secret, store the integration, queue its first sync.
+        The answer is the only one that shows the webhook secret."""
+        public, credentials = _split(kind, config)
+        self._try(kind, config, credentials)
+
+        now = self.clock()
+        integration_id = new_id("int")
+        secret_name = self.secrets.name_for(integration_id)
+        webhook_secret = self.new_webhook_secret() if kind in GENERATED_WEBHOOK_SECRET else None
+        self.secrets.create(
+            secret_name,
+            {"credentials": credentials, "webhook_secret": webhook_secret},
+            tags={"agiletrack:integration": integration_id, "agiletrack:team": team_id},
+        )
+        integration = Integration(
+            id=integration_id,
+            team_id=team_id,
+            type=kind,
+            name=name or default_name(kind, public),
+            status="pending",
+            config=public,
+            credential_fields=sorted(credentials),
+            secret_name=secret_name,
+            created_at=now,
+            updated_at=now,
+        )
+        try:
+            self.integrations.create(integration)
+        except Exception:
+            self._discard_secret(secret_name)
+            raise
+        logger.info("integration created", extra={"integration_id": integration_id, "type": kind, "team_id": team_id})
+        self._queue_first_sync(integration_id)
+        return self._view(integration, base_url, webhook_secret=webhook_secret)
+
+    # ------------------------------------------------------------ read
+    def get(self, team_id: str, integration_id: str, *, base_url: str) -> IntegrationView:
+        return self._view(self._owned(team_id, integration_id), base_url)
+
+    def list(self, team_id: str, *, limit: int, next_token: str | None, base_url: str) -> IntegrationList:
+        items, token = self.integrations.list_for_team(team_id, limit=limit, next_token=next_token)
+        return IntegrationList(items=[self._view(i, base_url) for i in items], next_token=token)
+
+    def status(self, team_id: str, integration_id: str) -> IntegrationStatusView:
+        integration = self._owned(team_id, integration_id)
+        now = self.clock()
+        events = self.integrations.events_since(integration.id, now - STATUS_WINDOW)
+        return build_status(integration, events, now)
+
+    # ------------------------------------------------------------ update
+    def update(self, team_id: str, integration_id: str, patch: UpdateIntegration, *, base_url: str) -> IntegrationView:
+        """Rename, or change part of the config. A credential given as ``********`` (as a view shows it) keeps
+        its current value; ``null`` clears an optional one (Trello ``api_secret``). Changed config is tried
+        against the provider first: a refusal changes nothing, and the secret gets a new version only after
+        the new credentials passed."""
+        integration = self._owned(team_id, integration_id)
+        kind = integration.type
+        changes: dict[str, Any] = {}
+        remove: tuple[str, ...] = ()
+        if patch.name is not None and patch.name != integration.name:
+            changes["name"] = patch.name
+        credentials_changed = scope_changed = config_changed = False
+
+        if patch.config:
+            stored = self.secrets.read(integration.secret_name, fresh=True)
+            old_credentials = {k: str(v) for k, v in dict(stored.get("credentials") or {}).items()}
+            merged: dict[str, Any] = {**integration.config, **old_credentials}
+            for field, value in patch.config.items():
+                if field in CREDENTIAL_FIELDS[kind] and value == MASK:
+                    continue
+                merged[field] = value
+            config = parse_config(kind, merged)
+            public, credentials = _split(kind, config)
+            identity = IDENTITY_FIELDS.get(kind, ())
+            credentials_changed = credentials != old_credentials or any(
+                public.get(f) != integration.config.get(f) for f in identity
+            )
+            scope_changed = any(public.get(f) != integration.config.get(f) for f in SCOPE_FIELDS[kind])
+            config_changed = credentials_changed or public != integration.config
+            if config_changed:
+                self._try(kind, config, credentials)
+            if credentials != old_credentials:
+                self.secrets.write(integration.secret_name, {**stored, "credentials": credentials})
+            if config_changed:
+                changes["config"] = public
+                changes["credential_fields"] = sorted(credentials)
+                changes["data_changed_at"] = self.clock()  # metrics computed before this are stale
+            if scope_changed:
+                changes["status"] = "pending"
+                remove = (
+                    "last_sync",
+                    "last_success_at",
+                    "last_error",
+                    "next_sync_at",
+                    "newest_data_at",
+                    "webhook_connected_at",
+                    "last_webhook_at",
+                )
+
+        if not changes:
+            return self._view(integration, base_url)
+        changes["updated_at"] = self.clock()
+        if not self.integrations.update(integration.id, changes, remove=remove):
+            raise NotFound(f"No integration {integration_id}.")
+        if scope_changed:
+            self._drop_data(integration.id)
+            self._queue(integration.id, "created")
+        elif credentials_changed:
+            self.integrations.update(integration.id, {"status": "pending"}, only_if_status=("failed",))
+            self.metrics_cache.delete_all(integration.id)
+            self._queue(integration.id, "credentials_changed")
+        elif config_changed:
+            self.metrics_cache.delete_all(integration.id)
+        logger.info(
+            "integration updated",
+            extra={
+                "integration_id": integration.id,
+                "fields": sorted(changes),
+                "credentials_changed": credentials_changed,
+                "scope_changed": scope_changed,
+            },
+        )
+        return self._view(self._owned(team_id, integration_id), base_url)
+
+    def rotate_webhook_secret(self, team_id: str, integration_id: str) -> str:
+        """A new webhook secret (a new version of the integration's secret); shown in this answer only."""
+        integration = self._owned(team_id, integration_id)
+        if integration.type not in GENERATED_WEBHOOK_SECRET:
+            raise Conflict(
+                "Trello signs webhooks with the application's api_secret, so there is no webhook secret to rotate; "
+                "change api_secret with PATCH /integrations/{id} instead."
+            )
+        stored = self.secrets.read(integration.secret_name, fresh=True)
+        webhook_secret = self.new_webhook_secret()
+        self.secrets.write(integration.secret_name, {**stored, "webhook_secret": webhook_secret})
+        self.integrations.update(integration.id, {"updated_at": self.clock()})
+        logger.info("webhook secret rotated", extra={"integration_id": integration.id})
+        return webhook_secret
+
+    # ------------------------------------------------------------ delete
+    def delete(self, team_id: str, integration_id: str) -> None:
+        """The integration, its secret, its records, its cached metrics, its sync state and events.
+        The integration item goes last, so a delete that stops halfway can simply be repeated."""
+        integration = self._owned(team_id, integration_id)
+        self.secrets.delete(integration.secret_name)
+        self._drop_data(integration.id)
+        self.integrations.delete(integration.id)
+        logger.info("integration deleted", extra={"integration_id": integration.id, "team_id": team_id})
+
+    # ------------------------------------------------------------ sync
+    def trigger_sync(self, team_id: str, integration_id: str) -> bool:
+        """Queue a manual sync; False when it was coalesced into one already queued or running."""
+        integration = self._owned(team_id, integration_id)
+        return self._queue(integration.id, "manual")
+
+    # ------------------------------------------------------------ helpers
+    def _owned(self, team_id: str, integration_id: str) -> Integration:
+        known_shape = 0 < len(integration_id) <= MAX_ID_LENGTH
+        integration = self.integrations.get(integration_id) if known_shape else None
+        if integration is None or integration.team_id != team_id:
+            raise NotFound(f"No integration {integration_id}.")
+        return integration
+
+    def _try(self, kind: str, config: BaseModel, credentials: Mapping[str, str]) -> None:
+        validator = self.validators.get(kind)
+        if validator is None:
+            raise ProviderError(f"{kind} credentials cannot be checked right now; try again later.")
+        validator(config, credentials)
+
+    def _queue(self, integration_id: str, reason: JobReason) -> bool:
+        now = self.clock()
+        if not self.integrations.mark_queued(integration_id, now, window=QUEUED_WINDOW):
+            logger.info("sync already queued or running; coalesced", extra={"integration_id": integration_id})
+            return False
+        self.queues.send_sync_job(SyncJob.new(integration_id, reason, now).body())
+        return True
+
+    def _queue_first_sync(self, integration_id: str) -> None:
+        """A stored integration is not undone because its first job could not be sent: the hourly schedule
+        picks it up. Its fresh sync state (only the queued mark) is cleared so that nothing waits for it."""
+        try:
+            self._queue(integration_id, "created")
+        except Exception:
+            logger.exception("first sync job not sent; the schedule will pick it up", extra={"id": integration_id})
+            self.integrations.reset_sync_state(integration_id)
+
+    def _drop_data(self, integration_id: str) -> None:
+        self.records.delete_all(integration_id, self.record_kinds)
+        self.metrics_cache.delete_all(integration_id)
+        self.integrations.reset_sync_state(integration_id)
+
+    def _discard_secret(self, name: str) -> None:
+        try:
+            self.secrets.delete(name)
+        except Exception:
+            logger.exception("secret of an integration that was not stored could not be deleted", extra={"name": name})
+
+    @staticmethod
+    def _view(integration: Integration, base_url: str, *, webhook_secret: str | None = None) -> IntegrationView:
+        return IntegrationView(
+            id=integration.id,
+            team_id=integration.team_id,
+            type=integration.type,
+            name=integration.name,
+            status=integration.status,
+            config=masked(integration.type, integration.config, set(integration.credential_fields)),
+            created_at=integration.created_at,
+            updated_at=integration.updated_at,
+            webhook=WebhookInfo(url=webhook_url(base_url, integration.type, integration.id), secret=webhook_secret),
+        )

@@ -1,0 +1,134 @@
+"""Serves ``GET /integrations/{id}/metrics``: the window, the records it needs, the cache.
+
+- The window is ``[since, until)``; by default the 30 days that end now.
+- Only records changed since ``since`` are read (a Query on the ``by_updated`` index), except for the
+  kinds an adapter measures as a snapshot of now (``snapshot_kinds``), which are read whole.
+- A computed document is cached in the metrics table with the integration's ``data_changed_at``; it
+  is served again until the records change. The default window moves with the clock, so its cached
+  document is reused only while nothing changed and for at most ``DEFAULT_WINDOW_REUSE``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from agiletrack.adapters.providers.base import ProviderAdapter
+from agiletrack.errors import ValidationFailed
+from agiletrack.metrics.window import DEFAULT_DAYS, Window
+from agiletrack.models.common import iso, iso_short, parse_iso, utcnow
+from agiletrack.models.integrations import Integration
+from agiletrack.models.records import Record
+
+DEFAULT_WINDOW_REUSE = timedelta(seconds=60)
+MAX_WINDOW = timedelta(days=3 * 366)
+NEVER_CHANGED = "never"
+
+
+class RecordReader(Protocol):
+    def updated_since(self, integration_id: str, kind: str, since: datetime | None) -> Iterator[Record]: ...
+
+
+class MetricsCachePort(Protocol):
+    def get(self, integration_id: str, key: str) -> tuple[dict[str, Any], str, str] | None: ...
+    def put(self, integration_id: str, key: str, document: dict[str, Any], data_version: str, at: str) -> None: ...
+
+
+def _parse_bound(name: str, value: str | None) -> datetime | None:
+    if value is None or value == "":
+        return None
+    try:
+        return parse_iso(value)
+    except ValueError as exc:
+        raise ValidationFailed(
+            f"{name} is not an ISO 8601 date or time: {value[:64]!r}.",
+            details=[{"field": name, "reason": "not ISO 8601"}],
+        ) from exc
+
+
+def parse_window(since: str | None, until: str | None, now: datetime) -> tuple[Window, bool]:
+    """(the window, whether it is the default one). Bad input raises ``ValidationFailed`` (422)."""
+    start = _parse_bound("since", since)
+    end = _parse_bound("until", until)
+    is_default = start is None and end is None
+    end = end or now
+    start = start or end - timedelta(days=DEFAULT_DAYS)
+    if start >= end:
+        raise ValidationFailed(
+            "since must be before until.", details=[{"field": "since", "reason": "not before until"}]
+        )
+    if end - start > MAX_WINDOW:
+        raise ValidationFailed("The window may span at most three years.")
+    return Window(since=start, until=end), is_default
+
+
+class MetricsService:
+    def __init__(
+        self,
+        *,
+        records: RecordReader,
+        cache: MetricsCachePort,
+        adapter_for: Callable[[str], ProviderAdapter],
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.records = records
+        self.cache = cache
+        self.adapter_for = adapter_for
+        self.clock = clock
+
+    def document(
+        self,
+        integration: Integration,
+        since: str | None = None,
+        until: str | None = None,
+        params: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        now = self.clock()
+        window, is_default = parse_window(since, until, now)
+        extra = {k: v for k, v in sorted((params or {}).items()) if v not in (None, "")}
+        version = iso(integration.data_changed_at) if integration.data_changed_at else NEVER_CHANGED
+        key = self._key(window, is_default, extra)
+        cached = self.cache.get(integration.id, key)
+        if cached is not None:
+            document, cached_version, computed_at = cached
+            fresh_enough = not is_default or now - parse_iso(computed_at) <= DEFAULT_WINDOW_REUSE
+            if cached_version == version and fresh_enough:
+                return document
+        document = self.compute(integration, window, now, extra)
+        self.cache.put(integration.id, key, document, version, iso(now))
+        return document
+
+    def compute(
+        self, integration: Integration, window: Window, now: datetime, params: Mapping[str, str]
+    ) -> dict[str, Any]:
+        adapter = self.adapter_for(integration.type)
+        snapshot_kinds = set(getattr(adapter, "snapshot_kinds", ()))
+        records: dict[str, list[Record]] = {}
+        for record_type in adapter.record_types:
+            kind = record_type.kind
+            since = None if kind in snapshot_kinds else window.since
+            records[kind] = [r for r in self.records.updated_since(integration.id, kind, since) if not r.deleted]
+        # The public config (no credentials) is all a calculator needs: branch, workflow lists, board.
+        config = adapter.config_model.model_construct(**integration.config)
+        metrics = adapter.compute_metrics(records, window.since, window.until, now, config, params)
+        return {
+            "integration_id": integration.id,
+            "type": integration.type,
+            "window": {"since": iso_short(window.since), "until": iso_short(window.until)},
+            "generated_at": iso_short(now),
+            "metrics": metrics,
+        }
+
+    def refresh_default(self, integration: Integration) -> None:
+        """Compute and cache the default window's document (after a sync), so the next read is warm."""
+        self.document(integration)
+
+    @staticmethod
+    def _key(window: Window, is_default: bool, params: Mapping[str, str]) -> str:
+        suffix = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:12] if params else "-"
+        if is_default:
+            return f"default|{suffix}"
+        return f"{iso(window.since)}|{iso(window.until)}|{suffix}"

@@ -1,0 +1,67 @@
+"""The hourly scheduler: one sync job per integration that is not ``failed``.
+
+Jobs go out with ``SendMessageBatch`` (ten per call), each with a random delay within the first quarter
+hour (SQS's longest delay), so thousands of integrations do not hit the providers in the same second.
+
+The scheduler writes nothing per integration: duplicates are coalesced where they meet, in the sync
+worker, which skips a job requested before the integration's last sync started (that sync already
+covered it) and never runs two syncs of one integration at once (the lease).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from agiletrack.domain.jobs import SyncJob
+from agiletrack.models.common import utcnow
+
+SPREAD_SECONDS = 900
+
+
+class ScheduleStore(Protocol):
+    def schedulable(self) -> Iterator[tuple[str, str]]: ...
+
+
+class BatchQueue(Protocol):
+    def send_sync_jobs(self, jobs: Sequence[dict[str, Any]], *, spread_seconds: int = 0) -> list[str]: ...
+
+
+@dataclass
+class ScheduleReport:
+    seen: int = 0
+    queued: int = 0
+    skipped_failed: int = 0
+    send_failures: int = 0
+
+
+def schedule_all(
+    store: ScheduleStore,
+    queue: BatchQueue,
+    *,
+    spread_seconds: int = SPREAD_SECONDS,
+    chunk: int = 500,
+) -> ScheduleReport:
+    report = ScheduleReport()
+    now = utcnow()
+    pending: list[dict[str, Any]] = []
+
+    def flush() -> None:
+        failed = queue.send_sync_jobs(pending, spread_seconds=spread_seconds)
+        report.send_failures += len(failed)
+        report.queued += len(pending) - len(failed)
+        pending.clear()
+
+    for integration_id, status in store.schedulable():
+        report.seen += 1
+        if status == "failed":
+            # Stopped until its credentials change (the config API queues a sync then).
+            report.skipped_failed += 1
+            continue
+        pending.append(SyncJob.new(integration_id, "scheduled", now).body())
+        if len(pending) >= chunk:
+            flush()
+    if pending:
+        flush()
+    return report

@@ -1,0 +1,328 @@
+"""The sync engine: one job pulls one integration since its stored cursor.
+
+- A lease (a conditional write with an expiry) makes sure two syncs of one integration never overlap;
+  a job that finds the lease taken is coalesced into the running one.
+- Records are stored page by page and the cursor is saved only after the records it covers are stored:
+  a crash re-pulls the last page, it never skips one.
+- Close to the function's timeout the engine stops after a page and queues a continuation job, so a
+  first sync of a large repository finishes across several invocations with no page pulled twice.
+- Failures are classified and turned into a retry decision (``RetryDecision``); the SQS consumer
+  applies it (visibility timeout, then partial batch failure).
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal, Protocol
+
+from agiletrack.adapters.providers.base import ProviderAdapter, PullContext, PullPage
+from agiletrack.domain.jobs import SyncJob
+from agiletrack.errors import AuthError, RateLimitError
+from agiletrack.models.common import utcnow
+from agiletrack.models.integrations import Integration, LastError, LastSync
+from agiletrack.models.records import Record
+from agiletrack.observability import logger
+
+SYNC_INTERVAL = timedelta(hours=1)
+RATE_LIMIT_DEFAULT_WAIT = timedelta(seconds=60)
+OTHER_FAILURE_WAIT = timedelta(seconds=300)
+MAX_RETRIES = 3
+"""A job is tried once and retried at most three times (the queue's ``maxReceiveCount`` is 4)."""
+STOP_MARGIN_MS = 60_000
+"""Stop pulling when less than this is left of the function's time: enough to store a page."""
+
+
+class IntegrationStorePort(Protocol):
+    def get(self, integration_id: str) -> Integration | None: ...
+    def update(
+        self,
+        integration_id: str,
+        changes: dict[str, Any],
+        *,
+        remove: tuple[str, ...] = (),
+        only_if_status: tuple[str, ...] | None = None,
+    ) -> bool: ...
+    def sync_state(self, integration_id: str) -> dict[str, Any]: ...
+    def acquire_lease(self, integration_id: str, owner: str, now: datetime, *, ttl: timedelta) -> bool: ...
+    def release_lease(self, integration_id: str, owner: str) -> None: ...
+    def save_cursor(self, integration_id: str, owner: str, cursor: dict[str, Any]) -> None: ...
+    def add_event(self, integration_id: str, kind: str, at: datetime | None = None, **data: Any) -> None: ...
+
+
+class RecordStorePort(Protocol):
+    def put_many(self, integration_id: str, records: list[Record]) -> int: ...
+
+
+class SecretStorePort(Protocol):
+    def read(self, name: str, *, fresh: bool = False) -> dict[str, Any]: ...
+
+
+class QueuePort(Protocol):
+    def send_sync_job(self, job: dict[str, Any], *, delay_seconds: int = 0) -> None: ...
+
+
+@dataclass(frozen=True)
+class RetryDecision:
+    """What the consumer does with the job's message."""
+
+    action: Literal["done", "retry"]
+    delay_seconds: int = 0
+
+
+@dataclass
+class SyncOutcome:
+    outcome: Literal["success", "partial", "coalesced", "skipped", "failed", "rate_limited"]
+    records_written: int = 0
+    records_pulled: int = 0
+    pages: int = 0
+    api_calls: int = 0
+    points_spent: int = 0
+    retry: RetryDecision = RetryDecision("done")
+
+
+def _cursor(state: Mapping[str, Any]) -> dict[str, Any]:
+    import json
+
+    raw = state.get("cursor")
+    if not raw:
+        return {}
+    value = json.loads(raw) if isinstance(raw, str) else raw
+    return dict(value) if isinstance(value, dict) else {}
+
+
+class SyncEngine:
+    def __init__(
+        self,
+        *,
+        integrations: IntegrationStorePort,
+        records: RecordStorePort,
+        secrets: SecretStorePort,
+        queues: QueuePort,
+        adapter_for: Callable[[str], ProviderAdapter],
+        backfill_days: int,
+        lease_ttl: timedelta,
+        on_synced: Callable[[Integration], None] | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.integrations = integrations
+        self.records = records
+        self.secrets = secrets
+        self.queues = queues
+        self.adapter_for = adapter_for
+        self.backfill_days = backfill_days
+        self.lease_ttl = lease_ttl
+        self.on_synced = on_synced
+        self.clock = clock
+
+    def run(
+        self,
+        job: SyncJob,
+        *,
+        owner: str,
+        attempt: int,
+        remaining_ms: Callable[[], int],
+    ) -> SyncOutcome:
+        """Run one job. ``attempt`` is the message's receive count (1 for the first try)."""
+        integration = self.integrations.get(job.integration_id)
+        if integration is None:
+            logger.info("integration gone; job dropped", extra={"integration_id": job.integration_id})
+            return SyncOutcome("skipped")
+        if integration.status == "failed" and job.reason in ("scheduled", "continuation"):
+            return SyncOutcome("skipped")
+        last = integration.last_sync
+        if (
+            job.reason != "continuation"
+            and last is not None
+            and last.outcome == "success"
+            and last.started_at >= job.requested_at
+        ):
+            # A sync that started after this job was asked for has covered it.
+            logger.info("job already covered by a later sync; coalesced", extra={"integration_id": integration.id})
+            return SyncOutcome("coalesced")
+        started = self.clock()
+        if not self.integrations.acquire_lease(integration.id, owner, started, ttl=self.lease_ttl):
+            logger.info("a sync is already running; job coalesced", extra={"integration_id": integration.id})
+            return SyncOutcome("coalesced")
+        try:
+            return self._run_leased(integration, job, owner, attempt, started, remaining_ms)
+        finally:
+            self.integrations.release_lease(integration.id, owner)
+
+    def _run_leased(
+        self,
+        integration: Integration,
+        job: SyncJob,
+        owner: str,
+        attempt: int,
+        started: datetime,
+        remaining_ms: Callable[[], int],
+    ) -> SyncOutcome:
+        adapter = self.adapter_for(integration.type)
+        secret = self.secrets.read(integration.secret_name)
+        credentials: dict[str, str] = dict(secret.get("credentials") or {})
+        config = adapter.config_model.model_validate({**integration.config, **credentials})
+        cursor = _cursor(self.integrations.sync_state(integration.id))
+        ctx = PullContext(
+            integration_id=integration.id,
+            config=config,
+            credentials=credentials,
+            cursor=cursor,
+            backfill_since=started - timedelta(days=self.backfill_days),
+        )
+        self.integrations.update(
+            integration.id,
+            {"status": "syncing", "last_sync": LastSync(started_at=started, outcome="running")},
+        )
+        result = SyncOutcome("success")
+        newest: datetime | None = None
+        try:
+            finished_stream = False
+            for page in adapter.pull(ctx):
+                assert isinstance(page, PullPage)
+                result.pages += 1
+                result.records_pulled += len(page.records)
+                if page.records:
+                    result.records_written += self.records.put_many(integration.id, page.records)
+                    page_newest = max(r.updated_at for r in page.records)
+                    newest = page_newest if newest is None else max(newest, page_newest)
+                self.integrations.save_cursor(integration.id, owner, page.cursor)
+                if page.done:
+                    finished_stream = True
+                    break
+                if remaining_ms() < STOP_MARGIN_MS:
+                    break
+            if not finished_stream:
+                result.outcome = "partial"
+        except RateLimitError as exc:
+            return self._failed(integration, job, started, ctx, result, exc, attempt, newest)
+        except AuthError as exc:
+            return self._failed(integration, job, started, ctx, result, exc, attempt, newest)
+        except Exception as exc:
+            logger.exception("sync failed", extra={"integration_id": integration.id})
+            return self._failed(integration, job, started, ctx, result, exc, attempt, newest)
+        finally:
+            result.api_calls = ctx.stats.calls
+            result.points_spent = ctx.stats.points_spent
+
+        finished = self.clock()
+        changes: dict[str, Any] = self._stats_changes(ctx, result, started, finished, newest)
+        if result.outcome == "partial":
+            # Out of time: keep the place (the cursor is saved) and continue in a fresh invocation.
+            self.queues.send_sync_job(SyncJob.new(integration.id, "continuation", finished).body())
+            changes["last_sync"] = self._last_sync(started, finished, "partial", result)
+            self.integrations.update(integration.id, changes)
+            self.integrations.add_event(integration.id, "job", finished, outcome="partial")
+            return result
+        changes.update(
+            {
+                "status": "active",
+                "last_sync": self._last_sync(started, finished, "success", result),
+                "last_success_at": finished,
+                "next_sync_at": finished + SYNC_INTERVAL,
+                "last_error": None,
+            }
+        )
+        self.integrations.update(integration.id, changes)
+        self.integrations.add_event(integration.id, "job", finished, outcome="success")
+        if self.on_synced is not None:
+            refreshed = self.integrations.get(integration.id)
+            if refreshed is not None:
+                self.on_synced(refreshed)
+        return result
+
+    # ------------------------------------------------------------ failures and retries
+    def _failed(
+        self,
+        integration: Integration,
+        job: SyncJob,
+        started: datetime,
+        ctx: PullContext,
+        result: SyncOutcome,
+        exc: Exception,
+        attempt: int,
+        newest: datetime | None,
+    ) -> SyncOutcome:
+        now = self.clock()
+        result.api_calls = ctx.stats.calls
+        result.points_spent = ctx.stats.points_spent
+        changes = self._stats_changes(ctx, result, started, now, newest)
+        if isinstance(exc, AuthError):
+            kind: Literal["rate_limit", "auth", "other"] = "auth"
+            retry = RetryDecision("done")
+            outcome: Literal["failed", "rate_limited"] = "failed"
+        elif isinstance(exc, RateLimitError):
+            kind = "rate_limit"
+            retry_at = exc.retry_at or now + RATE_LIMIT_DEFAULT_WAIT
+            wait = max((retry_at - now).total_seconds(), 0.0)
+            retry = RetryDecision("retry", int(wait) + 1)
+            outcome = "rate_limited"
+        else:
+            kind = "other"
+            retry = RetryDecision("retry", int(OTHER_FAILURE_WAIT.total_seconds()))
+            outcome = "failed"
+        message = getattr(exc, "message", None) or f"{type(exc).__name__} during sync"
+        last_error = LastError(at=now, kind=kind, message=str(message)[:500])
+        exhausted = retry.action == "retry" and attempt > MAX_RETRIES
+        if kind == "auth" or exhausted:
+            status = "failed"
+            retry = RetryDecision("retry", 0) if exhausted else retry
+        else:
+            status = "active" if integration.last_success_at else "pending"
+        changes.update(
+            {
+                "status": status,
+                "last_error": last_error,
+                "last_sync": self._last_sync(started, now, outcome, result),
+            }
+        )
+        if status != "failed":
+            changes["next_sync_at"] = now + timedelta(seconds=retry.delay_seconds)
+        else:
+            changes["next_sync_at"] = None
+        self.integrations.update(integration.id, changes)
+        self.integrations.add_event(integration.id, "job", now, outcome=outcome, error_kind=kind)
+        logger.warning(
+            "sync job failed",
+            extra={
+                "integration_id": integration.id,
+                "kind": kind,
+                "attempt": attempt,
+                "retry_in_s": retry.delay_seconds if retry.action == "retry" else None,
+                "reason": job.reason,
+            },
+        )
+        result.outcome = outcome
+        result.retry = retry
+        return result
+
+    # ------------------------------------------------------------ status fields
+    @staticmethod
+    def _last_sync(started: datetime, finished: datetime, outcome: Any, result: SyncOutcome) -> LastSync:
+        return LastSync(
+            started_at=started,
+            finished_at=finished,
+            outcome=outcome,
+            records=result.records_written,
+            api_calls=result.api_calls,
+            duration_ms=int((finished - started).total_seconds() * 1000),
+        )
+
+    @staticmethod
+    def _stats_changes(
+        ctx: PullContext, result: SyncOutcome, started: datetime, finished: datetime, newest: datetime | None
+    ) -> dict[str, Any]:
+        del started, finished
+        changes: dict[str, Any] = {}
+        quota = ctx.stats.quota()
+        if quota is not None:
+            changes["api_quota"] = quota
+        if ctx.stats.response_ms:
+            changes["api_response_ms"] = round(statistics.median(ctx.stats.response_ms), 1)
+        if result.records_written:
+            changes["data_changed_at"] = utcnow()
+        if newest is not None:
+            changes["newest_data_at"] = newest
+        return changes

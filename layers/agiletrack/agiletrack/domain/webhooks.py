@@ -1,0 +1,261 @@
+"""Webhook intake (acknowledge fast, store first) and processing (from the queue).
+
+Intake, in the webhooks function: find the integration, verify the signature with its secret in
+constant time, put the raw delivery on the webhook queue (bodies too large for an SQS message go to
+S3 and the message carries the key: a claim check), answer 202. Nothing is parsed or stored here.
+
+Processing, in the event processor: de-duplicated by the provider's delivery id (the handler wraps
+``EventProcessor.process`` in Powertools idempotency), parsed by the provider adapter into records,
+merged with what is stored, upserted only when newer, and the integration's metrics marked stale.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from agiletrack.adapters.providers.base import ProviderAdapter, WebhookDelivery, WebhookSecrets
+from agiletrack.errors import NotFound, PayloadTooLarge, ProviderError, Unauthorized
+from agiletrack.models.common import iso, parse_iso, utcnow
+from agiletrack.models.integrations import Integration
+from agiletrack.models.records import Record
+from agiletrack.observability import logger
+
+LAMBDA_REQUEST_LIMIT = 6 * 1024 * 1024
+SQS_INLINE_LIMIT = 200 * 1024
+"""Messages above this go through S3 (SQS takes 256 KiB; headers and base64 need room)."""
+INTEGRATION_CACHE_SECONDS = 60.0
+KEPT_HEADERS_EXCLUDED = frozenset({"authorization", "cookie"})
+
+
+class IntegrationReader(Protocol):
+    def get(self, integration_id: str) -> Integration | None: ...
+
+
+class SecretReader(Protocol):
+    def read(self, name: str, *, fresh: bool = False) -> dict[str, Any]: ...
+
+
+class WebhookQueue(Protocol):
+    def send_webhook(self, message: dict[str, Any]) -> None: ...
+
+
+class Blobs(Protocol):
+    def put(self, key: str, data: bytes) -> None: ...
+    def get(self, key: str) -> bytes: ...
+
+
+@dataclass(frozen=True)
+class Accepted:
+    delivery_id: str
+    claim_check: bool
+
+
+class WebhookIntake:
+    def __init__(
+        self,
+        *,
+        integrations: IntegrationReader,
+        secrets: SecretReader,
+        queue: WebhookQueue,
+        blobs: Blobs,
+        adapter_for: Callable[[str], ProviderAdapter],
+        on_rejected: Callable[[str], None] | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.integrations = integrations
+        self.secrets = secrets
+        self.queue = queue
+        self.blobs = blobs
+        self.adapter_for = adapter_for
+        self.on_rejected = on_rejected
+        self.clock = clock
+        self._cache: dict[str, tuple[float, Integration]] = {}
+        self._lock = threading.Lock()
+
+    def _integration(self, integration_id: str) -> Integration | None:
+        now = time.monotonic()
+        with self._lock:
+            hit = self._cache.get(integration_id)
+        if hit and now - hit[0] < INTEGRATION_CACHE_SECONDS:
+            return hit[1]
+        found = self.integrations.get(integration_id)
+        with self._lock:
+            if found is None:
+                self._cache.pop(integration_id, None)
+            else:
+                self._cache[integration_id] = (now, found)
+        return found
+
+    def find(self, provider: str, integration_id: str) -> Integration:
+        """The integration a webhook URL names; 404 for an unknown id or the wrong type."""
+        integration = self._integration(integration_id) if integration_id else None
+        if integration is None or integration.type != provider:
+            raise NotFound("No such webhook endpoint.")
+        return integration
+
+    def receive(
+        self, provider: str, integration_id: str, headers: Mapping[str, str], body: bytes, callback_url: str
+    ) -> Accepted:
+        if len(body) > LAMBDA_REQUEST_LIMIT:
+            raise PayloadTooLarge(f"The delivery is {len(body)} bytes; the limit is {LAMBDA_REQUEST_LIMIT}.")
+        integration = self.find(provider, integration_id)
+        adapter = self.adapter_for(provider)
+        delivery = WebhookDelivery(
+            integration_id=integration.id,
+            provider=provider,
+            headers={k.lower(): v for k, v in headers.items()},
+            body=body,
+            received_at=self.clock(),
+            callback_url=callback_url,
+        )
+        if not self._verified(adapter, delivery, integration):
+            if self.on_rejected is not None:
+                self.on_rejected(integration.id)
+            raise Unauthorized("The webhook signature is missing or does not match.")
+        delivery_id = adapter.delivery_id(delivery) or hashlib.sha256(body).hexdigest()
+        message: dict[str, Any] = {
+            "integration_id": integration.id,
+            "provider": provider,
+            "delivery_id": delivery_id,
+            "received_at": iso(delivery.received_at),
+            "callback_url": callback_url,
+            "headers": {k: v for k, v in delivery.headers.items() if k not in KEPT_HEADERS_EXCLUDED},
+        }
+        encoded = base64.b64encode(body).decode("ascii")
+        claim_check = len(encoded) + len(json.dumps(message)) > SQS_INLINE_LIMIT
+        if claim_check:
+            key = f"webhooks/{integration.id}/{hashlib.sha256(body).hexdigest()}"
+            self.blobs.put(key, body)
+            message["blob_key"] = key
+        else:
+            message["body_b64"] = encoded
+        self.queue.send_webhook(message)
+        return Accepted(delivery_id=delivery_id, claim_check=claim_check)
+
+    def _verified(self, adapter: ProviderAdapter, delivery: WebhookDelivery, integration: Integration) -> bool:
+        for fresh in (False, True):
+            secret = self.secrets.read(integration.secret_name, fresh=fresh)
+            secrets = WebhookSecrets(
+                webhook_secret=secret.get("webhook_secret"), credentials=dict(secret.get("credentials") or {})
+            )
+            if adapter.verify_webhook(delivery, secrets):
+                return True
+            # A rotated secret may be newer than our cache: look once more, uncached.
+        return False
+
+
+# ---------------------------------------------------------------- processing
+
+
+class RecordStorePort(Protocol):
+    def get(self, integration_id: str, kind: str, record_id: str) -> Record | None: ...
+    def put_many(self, integration_id: str, records: list[Record]) -> int: ...
+
+
+class IntegrationWriter(Protocol):
+    def get(self, integration_id: str) -> Integration | None: ...
+    def update(self, integration_id: str, changes: dict[str, Any]) -> bool: ...
+    def add_event(self, integration_id: str, kind: str, at: datetime | None = None, **data: Any) -> None: ...
+
+
+@dataclass
+class Processed:
+    event: str
+    records: int = 0
+    written: int = 0
+    ignored: bool = False
+
+
+def delivery_from_message(message: Mapping[str, Any], blobs: Blobs) -> WebhookDelivery:
+    if "blob_key" in message:
+        body = blobs.get(str(message["blob_key"]))
+    else:
+        body = base64.b64decode(str(message.get("body_b64", "")))
+    return WebhookDelivery(
+        integration_id=str(message["integration_id"]),
+        provider=str(message["provider"]),
+        headers=dict(message.get("headers") or {}),
+        body=body,
+        received_at=parse_iso(str(message["received_at"])),
+        callback_url=str(message.get("callback_url", "")),
+    )
+
+
+class EventProcessor:
+    def __init__(
+        self,
+        *,
+        integrations: IntegrationWriter,
+        records: RecordStorePort,
+        secrets: SecretReader,
+        blobs: Blobs,
+        adapter_for: Callable[[str], ProviderAdapter],
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.integrations = integrations
+        self.records = records
+        self.secrets = secrets
+        self.blobs = blobs
+        self.adapter_for = adapter_for
+        self.clock = clock
+
+    def process(self, message: Mapping[str, Any]) -> Processed:
+        integration = self.integrations.get(str(message["integration_id"]))
+        if integration is None:
+            logger.info("delivery for a deleted integration dropped")
+            return Processed(event="unknown", ignored=True)
+        delivery = delivery_from_message(message, self.blobs)
+        adapter = self.adapter_for(integration.type)
+        config = adapter.config_model.model_construct(**integration.config)
+        result = adapter.parse_webhook(delivery, config)
+        now = self.clock()
+        changes: dict[str, Any] = {"last_webhook_at": delivery.received_at}
+        if result.connected:
+            changes["webhook_connected_at"] = delivery.received_at
+        written = 0
+        records: list[Record] = list(result.records)
+        if records and not result.ignored:
+            if result.needs_refresh:
+                records = self._refresh(adapter, integration, records)
+            records = [self._merged(adapter, integration.id, r) for r in records]
+            written = self.records.put_many(integration.id, records)
+            if written:
+                changes["data_changed_at"] = now
+                newest = max(r.updated_at for r in records)
+                if integration.newest_data_at is None or newest > integration.newest_data_at:
+                    changes["newest_data_at"] = newest
+        self.integrations.update(integration.id, changes)
+        self.integrations.add_event(
+            integration.id, "webhook", now, outcome="accepted", event=result.event, ignored=result.ignored
+        )
+        return Processed(event=result.event, records=len(records), written=written, ignored=result.ignored)
+
+    def _refresh(self, adapter: ProviderAdapter, integration: Integration, records: list[Record]) -> list[Record]:
+        """Fill in what the payload lacks (commit sizes); a failure leaves it to the next sync."""
+        secret = self.secrets.read(integration.secret_name)
+        credentials = dict(secret.get("credentials") or {})
+        full_config = adapter.config_model.model_validate({**integration.config, **credentials})
+        try:
+            return adapter.refresh(full_config, credentials, records)
+        except ProviderError as exc:
+            logger.warning("refresh after webhook failed; the next sync fills it in", extra={"error": exc.code})
+            return records
+
+    def _merged(self, adapter: ProviderAdapter, integration_id: str, record: Record) -> Record:
+        merge = getattr(adapter, "merge_record", None)
+        if merge is None:
+            return record
+        stored = self.records.get(integration_id, record.kind, record.id)
+        if stored is None:
+            return record
+        merged = merge(stored, record)
+        assert isinstance(merged, Record)
+        return merged

@@ -1,0 +1,331 @@
+"""The integrations config API: ``/integrations`` CRUD, webhook-secret rotation, status and manual sync.
+
+Thin: each route takes the calling team from the authorizer's context, hands the validated request to
+``IntegrationService`` and returns its view; errors are typed and mapped in ``agiletrack.http.errors``.
+The service is wired per request from the cached adapter factories (cheap, and a test that switches its
+AWS environment gets fresh adapters).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Annotated, Any
+
+import httpx
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupportedContentType
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidatorFunctionWrapHandler, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from agiletrack.adapters.aws.integrations import integration_store
+from agiletrack.adapters.aws.metrics_cache import metrics_cache
+from agiletrack.adapters.aws.queues import queues
+from agiletrack.adapters.aws.records import record_store
+from agiletrack.adapters.aws.secrets import secret_store
+from agiletrack.adapters.providers.base import ValidationInfo
+from agiletrack.adapters.providers.jira.validate import JiraValidator
+from agiletrack.adapters.providers.registry import adapter_for
+from agiletrack.adapters.providers.trello.validate import TrelloValidator
+from agiletrack.domain.integrations import IntegrationService, credential_problems
+from agiletrack.domain.status import IntegrationStatusView
+from agiletrack.errors import ProviderError
+from agiletrack.http.context import team_id_from_event
+from agiletrack.http.errors import JSON, error_response
+from agiletrack.models.integrations import (
+    CONFIG_MODELS,
+    GitHubConfig,
+    IntegrationList,
+    IntegrationType,
+    IntegrationView,
+    JiraConfig,
+    TrelloConfig,
+    UpdateIntegration,
+)
+from agiletrack.observability import logger
+from agiletrack.settings import get_settings
+
+router = APIGatewayHttpRouter()
+
+TAG = "integrations"
+VALIDATION_TIMEOUT_SECONDS = 5.0
+"""Per provider request while validating: three calls, one retry each, well inside API Gateway's 29 s."""
+_HOST = re.compile(r"^[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?$")
+
+
+# ---------------------------------------------------------------- request and answer models
+class NewIntegration(BaseModel):
+    """``POST /integrations``: the config is checked against the model of its ``type``, and every bad field is
+    named by its path (``config.repository``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: IntegrationType
+    name: str | None = Field(default=None, min_length=1, max_length=100, description="Defaults to the repo/project")
+    config: GitHubConfig | JiraConfig | TrelloConfig = Field(description="The config of the integration's type")
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _config_of_type(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> NewIntegration:
+        if not isinstance(data, dict):
+            return handler(data)  # type: ignore[no-any-return]
+        kind = data.get("type")
+        model = CONFIG_MODELS.get(kind) if isinstance(kind, str) else None
+        errors: list[InitErrorDetails] = []
+        if "config" in data:
+            data = dict(data)
+            if model is None:
+                # An unknown or missing type is reported once, not as a mismatch with every config model.
+                data["config"] = CONFIG_MODELS["github"].model_construct()
+            else:
+                try:
+                    data["config"] = model.model_validate(data["config"])
+                except ValidationError as exc:
+                    errors.extend(_relocated(exc, ("config",)))
+                    data["config"] = model.model_construct()
+                else:
+                    errors.extend(
+                        InitErrorDetails(
+                            type=PydanticCustomError("credential", "{reason}", {"reason": reason}),
+                            loc=("config", field),
+                            input=None,
+                        )
+                        for field, reason in credential_problems(str(kind), data["config"])
+                    )
+        try:
+            result = handler(data)
+        except ValidationError as exc:
+            raise ValidationError.from_exception_data(cls.__name__, [*_relocated(exc, ()), *errors]) from None
+        if errors:
+            raise ValidationError.from_exception_data(cls.__name__, errors)
+        return result  # type: ignore[no-any-return]
+
+
+def _relocated(exc: ValidationError, prefix: tuple[str, ...]) -> list[InitErrorDetails]:
+    """The errors of ``exc`` under ``prefix``, messages kept as they are and inputs left out (they may be
+    credentials)."""
+    return [
+        InitErrorDetails(
+            type=PydanticCustomError(error["type"], "{reason}", {"reason": error["msg"]}),
+            loc=(*prefix, *error["loc"]),
+            input=None,
+        )
+        for error in exc.errors(include_url=False, include_input=False)
+    ]
+
+
+class WebhookSecret(BaseModel):
+    secret: str = Field(description="The new webhook secret: set it on the provider's webhook now; shown only once")
+
+
+class SyncQueued(BaseModel):
+    queued: bool = True
+    coalesced: bool = Field(description="True when a sync was already queued or running: this trigger joins it")
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: Any = None
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody
+
+
+def _responses(status: int, description: str, *codes: int) -> dict[int, OpenAPIResponse]:
+    """The success answer (its schema is the route's return type) and the error answers, all in one shape."""
+    meaning = {
+        400: "The body is not valid JSON",
+        401: "Missing or invalid bearer token",
+        404: "No such integration for this team",
+        409: "Not possible for this integration type",
+        413: "The body is over 256 KB",
+        415: "The body is not application/json",
+        422: "Invalid request (each bad field named in details), or the provider refused the config "
+        "(the code names what failed)",
+        429: "The provider's rate limit is reached; try again later",
+        502: "The provider could not be reached or answered 5xx",
+    }
+    success: OpenAPIResponse = {"description": description}
+    if status == 204:
+        success["content"] = {}
+    errors: dict[int, OpenAPIResponse] = {
+        code: {"description": meaning[code], "content": {JSON: {"model": ErrorResponse}}}
+        for code in sorted({401, 422, *codes})
+    }
+    return {status: success, **errors}
+
+
+# ---------------------------------------------------------------- wiring
+def _github_validator(config: BaseModel, credentials: Mapping[str, str]) -> ValidationInfo:
+    """GitHub through the provider registry (Jira and Trello validate here until their adapters arrive)."""
+    try:
+        return adapter_for("github").validate(config, credentials)
+    except httpx.HTTPError as exc:  # anything ProviderHttp does not already classify
+        raise ProviderError(f"GitHub could not be reached ({type(exc).__name__}).") from exc
+
+
+def _service() -> IntegrationService:
+    settings = get_settings()
+    timeout = min(settings.http_timeout_seconds, VALIDATION_TIMEOUT_SECONDS)
+    return IntegrationService(
+        integrations=integration_store(),
+        records=record_store(),
+        metrics_cache=metrics_cache(),
+        secrets=secret_store(),
+        queues=queues(),
+        validators={
+            "github": _github_validator,
+            "jira": JiraValidator(timeout=timeout),
+            "trello": TrelloValidator(settings.trello_api_url, timeout=timeout),
+        },
+    )
+
+
+def _team() -> str:
+    return team_id_from_event(router.current_event.raw_event)
+
+
+def _base_url() -> str:
+    """``{proto}://{domain}`` of this API as the caller reached it (webhook URLs are built on it)."""
+    event = router.current_event.raw_event
+    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+    proto = headers.get("x-forwarded-proto", "https").split(",")[0].strip().lower()
+    if proto not in ("http", "https"):
+        proto = "https"
+    domain = str((event.get("requestContext") or {}).get("domainName") or headers.get("host") or "")
+    if not _HOST.match(domain):
+        domain = "localhost"
+    return f"{proto}://{domain}"
+
+
+IntegrationId = Annotated[str, Path(description="The integration id (int_...)")]
+
+
+# ---------------------------------------------------------------- bodies Powertools cannot read
+# Powertools parses the body before validation; these are the ways that parsing fails on malformed input.
+# Each is answered as a client error instead of falling through to the resolver's 500.
+@router.exception_handler(RequestUnsupportedContentType)
+def _unsupported_content_type(_exc: RequestUnsupportedContentType) -> Response[str]:
+    return error_response(415, "unsupported_media_type", "Send the request body as application/json.")
+
+
+@router.exception_handler(UnicodeDecodeError)
+def _undecodable_body(_exc: UnicodeDecodeError) -> Response[str]:
+    return error_response(400, "invalid_json", "The request body is not valid JSON (it is not UTF-8 text).")
+
+
+@router.exception_handler(ValueError)
+def _unreadable_body(exc: ValueError) -> Response[str]:
+    """A multipart body without a boundary raises a bare ``ValueError`` while Powertools reads it. Any other
+    ``ValueError`` is a defect and answered like every unexpected error."""
+    content_type = (router.current_event.headers.get("content-type") or "").strip().lower()
+    if content_type and not content_type.startswith(JSON):
+        return error_response(415, "unsupported_media_type", "Send the request body as application/json.")
+    logger.exception("unexpected error", extra={"error_type": type(exc).__name__})
+    return error_response(500, "internal_error", "Something went wrong on our side; it has been logged.")
+
+
+# ---------------------------------------------------------------- routes
+@router.post(
+    "/integrations",
+    status_code=201,
+    summary="Connect a tool",
+    description="Checks the config, tries the credentials against the provider, keeps them in Secrets Manager and "
+    "queues the first sync. The answer is the only one that shows the webhook secret (GitHub, Jira).",
+    tags=[TAG],
+    responses=_responses(201, "The integration, with its webhook URL and secret", 400, 413, 415, 429, 502),
+)
+def create_integration(
+    body: Annotated[NewIntegration, Body(description="type, optional name, config")],
+) -> IntegrationView:
+    return _service().create(_team(), body.type, body.config, name=body.name, base_url=_base_url())
+
+
+@router.get(
+    "/integrations",
+    summary="The team's integrations",
+    tags=[TAG],
+    responses=_responses(200, "One page of integrations, oldest first"),
+)
+def list_integrations(
+    limit: Annotated[int, Query(ge=1, le=100, description="Page size")] = 50,
+    next_token: Annotated[str | None, Query(max_length=2048, description="From the previous page")] = None,
+) -> IntegrationList:
+    return _service().list(_team(), limit=limit, next_token=next_token, base_url=_base_url())
+
+
+@router.get(
+    "/integrations/<integration_id>",
+    summary="One integration",
+    tags=[TAG],
+    responses=_responses(200, "The integration (credentials masked, no webhook secret)", 404),
+)
+def get_integration(integration_id: IntegrationId) -> IntegrationView:
+    return _service().get(_team(), integration_id, base_url=_base_url())
+
+
+@router.patch(
+    "/integrations/<integration_id>",
+    summary="Rename it or change its config",
+    description="`config` is partial. New credentials are tried before they replace the old ones; a credential "
+    "given as `********` keeps its value. Changing the repository, branch, API root, Jira site/project/board or "
+    "Trello board drops the stored records, cached metrics and sync cursor and queues a full sync.",
+    tags=[TAG],
+    responses=_responses(200, "The updated integration", 400, 404, 413, 415, 429, 502),
+)
+def update_integration(
+    integration_id: IntegrationId,
+    body: Annotated[UpdateIntegration, Body(description="name and/or a partial config")],
+) -> IntegrationView:
+    return _service().update(_team(), integration_id, body, base_url=_base_url())
+
+
+@router.delete(
+    "/integrations/<integration_id>",
+    summary="Disconnect it",
+    description="Removes the integration, its secret, its records, cached metrics and sync state.",
+    tags=[TAG],
+    responses=_responses(204, "Deleted", 404),
+)
+def delete_integration(integration_id: IntegrationId) -> Response[None]:
+    _service().delete(_team(), integration_id)
+    return Response(status_code=204, body=None)
+
+
+@router.post(
+    "/integrations/<integration_id>/webhook-secret",
+    summary="Rotate the webhook secret",
+    description="GitHub and Jira only: Trello signs its webhooks with the application's api_secret (409).",
+    tags=[TAG],
+    responses=_responses(200, "The new secret, shown only in this answer", 404, 409),
+)
+def rotate_webhook_secret(integration_id: IntegrationId) -> WebhookSecret:
+    return WebhookSecret(secret=_service().rotate_webhook_secret(_team(), integration_id))
+
+
+@router.get(
+    "/integrations/<integration_id>/status",
+    summary="Sync and webhook health",
+    tags=[TAG],
+    responses=_responses(200, "Last sync, errors, data freshness, quota and webhook counters", 404),
+)
+def integration_status(integration_id: IntegrationId) -> IntegrationStatusView:
+    return _service().status(_team(), integration_id)
+
+
+@router.post(
+    "/integrations/<integration_id>/sync",
+    status_code=202,
+    summary="Sync now",
+    description="Queues a sync. A trigger while one is queued or running is accepted and coalesced into it.",
+    tags=[TAG],
+    responses=_responses(202, "Queued", 404),
+)
+def trigger_sync(integration_id: IntegrationId) -> SyncQueued:
+    queued = _service().trigger_sync(_team(), integration_id)
+    return SyncQueued(queued=True, coalesced=not queued)

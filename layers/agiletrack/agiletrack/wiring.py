@@ -1,0 +1,76 @@
+"""The composition root: real adapters wired into the domain services, one cached instance each.
+
+Only handlers (and the CLI) call these; domain code receives its ports as arguments.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import cache
+
+from agiletrack.adapters.aws.blobs import blob_store
+from agiletrack.adapters.aws.integrations import integration_store
+from agiletrack.adapters.aws.metrics_cache import metrics_cache
+from agiletrack.adapters.aws.queues import queues
+from agiletrack.adapters.aws.records import record_store
+from agiletrack.adapters.aws.secrets import secret_store
+from agiletrack.adapters.providers.registry import adapter_for
+from agiletrack.domain.metrics_service import MetricsService
+from agiletrack.domain.sync import SyncEngine
+from agiletrack.domain.webhooks import EventProcessor, WebhookIntake
+from agiletrack.settings import get_settings
+
+SYNC_LEASE = timedelta(minutes=6)
+"""Longer than the sync worker's 300 s timeout, shorter than the queue's visibility timeout."""
+
+
+@cache
+def metrics_service() -> MetricsService:
+    return MetricsService(records=record_store(), cache=metrics_cache(), adapter_for=adapter_for)
+
+
+@cache
+def sync_engine() -> SyncEngine:
+    return SyncEngine(
+        integrations=integration_store(),
+        records=record_store(),
+        secrets=secret_store(),
+        queues=queues(),
+        adapter_for=adapter_for,
+        backfill_days=get_settings().backfill_days,
+        lease_ttl=SYNC_LEASE,
+        on_synced=metrics_service().refresh_default,
+    )
+
+
+def _count_rejected(integration_id: str) -> None:
+    integration_store().add_event(integration_id, "webhook", outcome="rejected")
+
+
+@cache
+def webhook_intake() -> WebhookIntake:
+    return WebhookIntake(
+        integrations=integration_store(),
+        secrets=secret_store(),
+        queue=queues(),
+        blobs=blob_store(),
+        adapter_for=adapter_for,
+        on_rejected=_count_rejected,
+    )
+
+
+@cache
+def event_processor() -> EventProcessor:
+    return EventProcessor(
+        integrations=integration_store(),
+        records=record_store(),
+        secrets=secret_store(),
+        blobs=blob_store(),
+        adapter_for=adapter_for,
+    )
+
+
+def reset() -> None:
+    """Forget every wired instance (tests switch environments between cases)."""
+    for factory in (metrics_service, sync_engine, webhook_intake, event_processor):
+        factory.cache_clear()

@@ -1,0 +1,123 @@
+"""A tiny Trello REST API on 127.0.0.1 for tests (plain HTTP: point ``TRELLO_API_URL`` at ``.url``).
+
+Serves what credential validation asks for: ``/1/members/me``, ``/1/boards/{id}``,
+``/1/boards/{id}/lists?filter=all``, with ``key`` and ``token`` query parameters as Trello takes them.
+``fail_next(status)`` answers the next requests with that status; ``closed_url()`` is an API that
+cannot be reached.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import Iterable, Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+API_KEY = "trellofakeapikey0123456789abcdef"
+API_TOKEN = "trellofaketoken9f8e7d6c5b4a39281706f5e4d3c2b1a0"
+API_SECRET = "trellofakeappsecret00ff11ee22dd33cc"
+BOARD = "5f0c1e2d3b4a596877665544"
+LISTS = ("60aa00000000000000000001", "60aa00000000000000000002", "60aa00000000000000000003")
+
+
+def closed_url() -> str:
+    """A URL on 127.0.0.1 where nothing listens (connection refused)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+class FakeTrello:
+    def __init__(
+        self,
+        *,
+        api_key: str = API_KEY,
+        api_token: str = API_TOKEN,
+        boards: Mapping[str, Iterable[str]] | None = None,
+        unreadable_boards: Iterable[str] = (),
+    ) -> None:
+        """``boards``: board id -> its list ids; ``unreadable_boards`` exist but this token cannot read them."""
+        self.api_key = api_key
+        self.api_token = api_token
+        self.boards = {b: list(lists) for b, lists in (boards if boards is not None else {BOARD: LISTS}).items()}
+        self.unreadable_boards = set(unreadable_boards)
+        self.requests: list[str] = []
+        self.failures: list[int] = []
+        self.lock = threading.Lock()
+        self.server: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def fail_next(self, status: int, times: int = 1) -> None:
+        with self.lock:
+            self.failures.extend([status] * times)
+
+    def config(self, **overrides: Any) -> dict[str, Any]:
+        """A valid ``TrelloConfig`` for this fake (the first two lists of the board)."""
+        return {
+            "api_key": self.api_key,
+            "api_token": self.api_token,
+            "api_secret": API_SECRET,
+            "board_id": BOARD,
+            "list_ids": list(LISTS[:2]),
+        } | overrides
+
+    def answer(self, raw_path: str) -> tuple[int, Any]:
+        self.requests.append(urlparse(raw_path).path)
+        with self.lock:
+            failure = self.failures.pop(0) if self.failures else None
+        if failure is not None:
+            return failure, f"failure {failure} as asked"
+        url = urlparse(raw_path)
+        query = {k: v[0] for k, v in parse_qs(url.query).items()}
+        if query.get("key") != self.api_key:
+            return 401, "invalid key"
+        if query.get("token") != self.api_token:
+            return 401, "invalid token"
+        parts = url.path.strip("/").split("/")
+        if parts == ["1", "members", "me"]:
+            return 200, {"id": "5a0000000000000000000001", "username": "fake"}
+        if parts[:2] == ["1", "boards"] and len(parts) in (3, 4):
+            board = parts[2]
+            if board in self.unreadable_boards:
+                return 401, "unauthorized permission requested"
+            if board not in self.boards:
+                return 404, "The requested resource was not found."
+            if len(parts) == 3:
+                return 200, {"id": board, "name": "Fake board", "closed": False}
+            if parts[3] == "lists":
+                return 200, [{"id": i, "name": f"List {n}", "closed": False} for n, i in enumerate(self.boards[board])]
+        return 404, "Cannot GET " + url.path
+
+    def __enter__(self) -> FakeTrello:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *_args: Any) -> None:
+                return
+
+            def do_GET(self) -> None:
+                status, body = fake.answer(self.path)
+                is_text = isinstance(body, str)
+                data = body.encode() if is_text else json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("content-type", "text/plain; charset=utf-8" if is_text else "application/json")
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        assert self.server is not None
+        self.server.shutdown()
+        self.server.server_close()

@@ -1,0 +1,363 @@
+"""``python -m devstack``: the whole product locally (moto for AWS, the HTTP API, SQS pollers, the scheduler)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+import uuid
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from devstack.api_gateway import ApiGateway
+from devstack.lambda_runtime import LambdaRuntime, clear_agiletrack_caches
+from devstack.sqs_poller import SqsPoller
+from devstack.template import (
+    DEFAULT_PREFIX,
+    DEFAULT_REGION,
+    DEFAULT_STACK_NAME,
+    DEFAULT_TEMPLATE,
+    REPO_ROOT,
+    Resources,
+    ScheduleEvent,
+    create_resources,
+    functions,
+    http_api,
+    load_template,
+    resources_of,
+    stack_environment,
+)
+
+log = logging.getLogger("devstack")
+
+DEFAULT_API_PORT = 3000
+DEFAULT_AWS_PORT = 4566
+DEFAULT_STATE_DIR = REPO_ROOT / ".local"
+DEMO_TEAM = "demo"
+STOP_SECONDS = 5.0
+
+
+@dataclass
+class RunningStack:
+    """A started local stack; ``stop()`` shuts it all down."""
+
+    api_url: str
+    aws_endpoint: str
+    token: str
+    resources: Resources
+    runtime: LambdaRuntime
+    gateway: ApiGateway
+    pollers: list[SqsPoller] = field(default_factory=list)
+    moto_server: Any = None
+    env_file: Path | None = None
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _threads: list[threading.Thread] = field(default_factory=list)
+
+    def stop(self) -> None:
+        """Stop the pollers, the scheduler, the HTTP API and the AWS emulator (a few seconds at most)."""
+        self._stop.set()
+        for poller in self.pollers:
+            poller.signal_stop()
+        self.gateway.stop()
+        for poller in self.pollers:
+            poller.stop(timeout=2.5)
+        for thread in self._threads:
+            thread.join(0.5)
+        if self.moto_server is not None:
+            self.moto_server.stop()
+            self.moto_server = None
+        log.info("local stack stopped")
+
+
+def _use_local_aws(endpoint: str, region: str) -> None:
+    """Point every boto3 client of this process at the emulator, with dummy credentials."""
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+        os.environ.pop(name, None)
+    os.environ.update(
+        {
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": region,
+            "AWS_REGION": region,
+        }
+    )
+
+
+def _check_port_free(host: str, port: int) -> None:
+    if port == 0:
+        return
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise OSError(f"port {port} on {host} is in use; pass another with --port/--aws-port") from error
+
+
+def _start_moto(host: str, port: int) -> tuple[Any, str]:
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    _check_port_free(host, port)
+    server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+    server.start()
+    bound_host, bound_port = server.get_host_and_port()
+    return server, f"http://{bound_host}:{bound_port}"
+
+
+def _add_layers_to_path(template: dict[str, Any], root: Path) -> None:
+    """Put the template's layers on ``sys.path``, as Lambda puts layers on the runtime's path."""
+    for _, layer in resources_of(template, "AWS::Serverless::LayerVersion"):
+        content = (layer.get("Properties") or {}).get("ContentUri")
+        if isinstance(content, str):
+            path = str((root / content).resolve())
+            if path not in sys.path:
+                sys.path.insert(0, path)
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """``KEY=value`` lines of a file (missing file: empty)."""
+    if not path.is_file():
+        return {}
+    values: dict[str, str] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        key, sep, value = line.strip().partition("=")
+        if sep and key and not key.startswith("#"):
+            values[key] = value
+    return values
+
+
+def write_env_file(path: Path, values: dict[str, str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(f"{k}={v}\n" for k, v in values.items()), encoding="utf-8")
+    path.chmod(0o600)
+
+
+def ensure_demo_team(saved_token: str | None, name: str = DEMO_TEAM) -> str:
+    """A working token for the demo team: the saved one if it still authenticates, else a new one."""
+    from agiletrack.adapters.aws.teams import team_store
+    from agiletrack.domain import teams
+
+    store = team_store()
+    team = next((t for t in teams.list_teams(store) if t.name == name), None)
+    if team is None:
+        created = teams.create_team(store, name)
+        log.info("created team %s (%s)", name, created.team.id)
+        return created.token
+    if saved_token:
+        found = teams.authenticate(store, saved_token)
+        found_id = getattr(found, "id", None) or (found[0] if isinstance(found, tuple) else None)
+        if found_id == team.id:
+            return saved_token
+    log.info("issued a new token for team %s (%s)", name, team.id)
+    return teams.rotate_token(store, team.id)
+
+
+def schedule_event(schedule: ScheduleEvent, resources: Resources, now: float | None = None) -> Any:
+    """The event EventBridge Scheduler (ScheduleV2) or an EventBridge rule (Schedule) sends."""
+    if schedule.input:
+        return json.loads(schedule.input)
+    region, account = resources.region, resources.account_id
+    name = f"{resources.prefix}-{schedule.function}-{schedule.event}"
+    scheduler = schedule.kind == "ScheduleV2"
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.scheduler" if scheduler else "aws.events",
+        "account": account,
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),
+        "region": region,
+        "resources": [
+            f"arn:aws:scheduler:{region}:{account}:schedule/default/{name}"
+            if scheduler
+            else f"arn:aws:events:{region}:{account}:rule/{name}"
+        ],
+        "detail": "{}" if scheduler else {},
+    }
+
+
+def _run_schedule(stack: RunningStack, schedule: ScheduleEvent, interval: float) -> None:
+    while not stack._stop.is_set():
+        started = time.monotonic()
+        result = stack.runtime.invoke(schedule.function, schedule_event(schedule, stack.resources))
+        outcome = "ok" if result.ok else f"error {(result.error or {}).get('errorType')}"
+        log.info("%s <- schedule %s: %s, %.0fms", schedule.function, schedule.event, outcome, result.duration_ms)
+        stack._stop.wait(max(0.0, interval - (time.monotonic() - started)))
+
+
+def start_stack(
+    api_port: int = DEFAULT_API_PORT,
+    aws_port: int = DEFAULT_AWS_PORT,
+    *,
+    host: str = "127.0.0.1",
+    aws_endpoint: str | None = None,
+    template_path: str | Path | None = None,
+    state_dir: str | Path | None = None,
+    prefix: str = DEFAULT_PREFIX,
+    stack_name: str = DEFAULT_STACK_NAME,
+    region: str = DEFAULT_REGION,
+    run_schedules: bool = True,
+) -> RunningStack:
+    """Start everything and return the running stack. Ports may be 0 (pick a free one).
+
+    This changes ``os.environ`` (AWS endpoint, dummy credentials, every function's variables), as the
+    functions run in this process. With ``aws_endpoint`` an already running emulator is used instead of
+    starting moto.
+    """
+    import boto3
+    from botocore.config import Config
+
+    template_file = Path(template_path or DEFAULT_TEMPLATE)
+    template = load_template(template_file)
+    root = template_file.resolve().parent
+    _check_port_free(host, api_port)
+    moto_server = None
+    if aws_endpoint is None:
+        moto_server, aws_endpoint = _start_moto(host, aws_port)
+    try:
+        _use_local_aws(aws_endpoint, region)
+        session = boto3.Session(region_name=region)
+        resources = create_resources(session, prefix, template=template, stack_name=stack_name)
+        os.environ.update(stack_environment(template, resources, stack_name))
+        _add_layers_to_path(template, root)
+        clear_agiletrack_caches()
+
+        env_file = Path(state_dir or DEFAULT_STATE_DIR) / "dev.env"
+        specs = functions(template, root)
+        runtime = LambdaRuntime(specs, prefix=prefix, region=resources.region, account_id=resources.account_id)
+        gateway = ApiGateway(
+            http_api(template),
+            runtime,
+            host=host,
+            port=api_port,
+            region=resources.region,
+            account_id=resources.account_id,
+            api_id=resources.api_id,
+        )
+        token = ensure_demo_team(read_env_file(env_file).get("AGILETRACK_TOKEN"))
+        gateway.start()
+    except BaseException:
+        if moto_server is not None:
+            moto_server.stop()
+        raise
+    stack = RunningStack(
+        api_url=gateway.url,
+        aws_endpoint=aws_endpoint,
+        token=token,
+        resources=resources,
+        runtime=runtime,
+        gateway=gateway,
+        moto_server=moto_server,
+        env_file=env_file,
+    )
+    write_env_file(env_file, {"AGILETRACK_API": stack.api_url, "AGILETRACK_TOKEN": token})
+    sqs = session.client("sqs", config=Config(retries={"max_attempts": 2}, connect_timeout=2, read_timeout=20))
+    for spec in specs:
+        for source in spec.sqs_sources:
+            if not source.enabled:
+                continue
+            poller = SqsPoller(
+                sqs,
+                runtime,
+                source,
+                queue_url=resources.queue_urls[source.queue],
+                queue_arn=resources.queue_arns[source.queue],
+                region=resources.region,
+            )
+            poller.start()
+            stack.pollers.append(poller)
+        for schedule in spec.schedules if run_schedules else ():
+            if not schedule.enabled:
+                continue
+            thread = threading.Thread(
+                target=_run_schedule,
+                args=(stack, schedule, schedule.interval_seconds or 3600),
+                name=f"devstack-schedule-{schedule.event}",
+                daemon=True,
+            )
+            thread.start()
+            stack._threads.append(thread)
+    return stack
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m devstack", description=__doc__)
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("AGILETRACK_PORT", DEFAULT_API_PORT)),
+        help="HTTP API port (AGILETRACK_PORT, default 3000)",
+    )
+    parser.add_argument(
+        "--aws-port",
+        type=int,
+        default=int(os.environ.get("AGILETRACK_AWS_PORT", DEFAULT_AWS_PORT)),
+        help="moto server port (AGILETRACK_AWS_PORT, default 4566)",
+    )
+    parser.add_argument("--aws-endpoint", help="use this running AWS emulator instead of starting moto")
+    parser.add_argument("--template", type=Path, default=DEFAULT_TEMPLATE, help="SAM template")
+    parser.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR, help="where dev.env is written")
+    parser.add_argument("--no-schedule", action="store_true", help="do not run scheduled functions")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    for noisy in ("botocore", "boto3", "urllib3", "werkzeug"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        log.info("%s received, stopping", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        stack = start_stack(
+            args.port,
+            args.aws_port,
+            aws_endpoint=args.aws_endpoint,
+            template_path=args.template,
+            state_dir=args.state_dir,
+            run_schedules=not args.no_schedule,
+        )
+    except OSError as error:
+        log.error("%s", error)
+        return 1
+    print(f"AGILETRACK_API={stack.api_url}", flush=True)
+    print(f"AGILETRACK_TOKEN={stack.token}", flush=True)
+    log.info("AWS emulator at %s; credentials in %s; Ctrl-C stops", stack.aws_endpoint, stack.env_file)
+    while not stop.wait(0.5):
+        pass
+    # Handlers cannot be interrupted; if one is still running when time is up, leave without it.
+    watchdog = threading.Timer(STOP_SECONDS - 0.5, _exit_now)
+    watchdog.daemon = True
+    watchdog.start()
+    stack.stop()
+    watchdog.cancel()
+    return 0
+
+
+def _exit_now() -> None:
+    log.warning("could not stop cleanly in %.0f s; exiting", STOP_SECONDS)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -18,7 +18,19 @@ _DUMMY_AWS_ENV = {
     "AWS_SECURITY_TOKEN": "testing",
     "AWS_DEFAULT_REGION": DEFAULT_REGION,
     "AWS_REGION": DEFAULT_REGION,
+    "ALLOW_PRIVATE_PROVIDER_URLS": "true",
 }
+
+
+@pytest.fixture(autouse=True)
+def _allow_fake_providers(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Fake providers listen on 127.0.0.1, which a deployed stack refuses (SSRF guard)."""
+    from agiletrack.settings import get_settings
+
+    monkeypatch.setenv("ALLOW_PRIVATE_PROVIDER_URLS", "true")
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
 
 
 @pytest.fixture

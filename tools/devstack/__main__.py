@@ -89,6 +89,8 @@ def _use_local_aws(endpoint: str, region: str) -> None:
             "AWS_SECRET_ACCESS_KEY": "testing",
             "AWS_DEFAULT_REGION": region,
             "AWS_REGION": region,
+            # Fake providers on 127.0.0.1 are allowed locally; a deployed stack refuses private hosts.
+            "ALLOW_PRIVATE_PROVIDER_URLS": "true",
         }
     )
 

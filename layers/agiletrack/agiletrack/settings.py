@@ -27,6 +27,8 @@ class Settings(BaseModel):
     secret_cache_seconds: int = Field(default=300, ge=0)
     http_timeout_seconds: float = Field(default=10.0, gt=0)
     aws_endpoint_url: str | None = None
+    allow_private_provider_urls: bool = False
+    """Only the local stack and tests set this: they call fake providers on 127.0.0.1."""
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:

@@ -5,8 +5,12 @@ Only handlers (and the CLI) call these; domain code receives its ports as argume
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 from functools import cache
+
+import httpx
+from pydantic import BaseModel
 
 from agiletrack.adapters.aws.blobs import blob_store
 from agiletrack.adapters.aws.integrations import integration_store
@@ -14,14 +18,48 @@ from agiletrack.adapters.aws.metrics_cache import metrics_cache
 from agiletrack.adapters.aws.queues import queues
 from agiletrack.adapters.aws.records import record_store
 from agiletrack.adapters.aws.secrets import secret_store
+from agiletrack.adapters.providers.base import ValidationInfo
+from agiletrack.adapters.providers.jira.validate import JiraValidator
 from agiletrack.adapters.providers.registry import adapter_for
+from agiletrack.adapters.providers.trello.validate import TrelloValidator
+from agiletrack.domain.integrations import IntegrationService
 from agiletrack.domain.metrics_service import MetricsService
 from agiletrack.domain.sync import SyncEngine
 from agiletrack.domain.webhooks import EventProcessor, WebhookIntake
+from agiletrack.errors import ProviderError
 from agiletrack.settings import get_settings
 
+VALIDATION_TIMEOUT_SECONDS = 5.0
+"""Per provider request while validating: three calls, one retry each, well inside API Gateway's 29 s."""
 SYNC_LEASE = timedelta(minutes=6)
 """Longer than the sync worker's 300 s timeout, shorter than the queue's visibility timeout."""
+
+
+def _github_validator(config: BaseModel, credentials: Mapping[str, str]) -> ValidationInfo:
+    """GitHub validates through its adapter (Jira and Trello through their validators until their
+    adapters arrive)."""
+    try:
+        return adapter_for("github").validate(config, credentials)
+    except httpx.HTTPError as exc:  # anything ProviderHttp does not already classify
+        raise ProviderError(f"GitHub could not be reached ({type(exc).__name__}).") from exc
+
+
+@cache
+def integration_service() -> IntegrationService:
+    settings = get_settings()
+    timeout = min(settings.http_timeout_seconds, VALIDATION_TIMEOUT_SECONDS)
+    return IntegrationService(
+        integrations=integration_store(),
+        records=record_store(),
+        metrics_cache=metrics_cache(),
+        secrets=secret_store(),
+        queues=queues(),
+        validators={
+            "github": _github_validator,
+            "jira": JiraValidator(timeout=timeout),
+            "trello": TrelloValidator(settings.trello_api_url, timeout=timeout),
+        },
+    )
 
 
 @cache
@@ -72,5 +110,5 @@ def event_processor() -> EventProcessor:
 
 def reset() -> None:
     """Forget every wired instance (tests switch environments between cases)."""
-    for factory in (metrics_service, sync_engine, webhook_intake, event_processor):
+    for factory in (integration_service, metrics_service, sync_engine, webhook_intake, event_processor):
         factory.cache_clear()

@@ -227,14 +227,14 @@ class IntegrationService:
 
     # ------------------------------------------------------------ read
     def get(self, team_id: str, integration_id: str, *, base_url: str) -> IntegrationView:
-        return self._view(self._owned(team_id, integration_id), base_url)
+        return self._view(self.owned(team_id, integration_id), base_url)
 
     def list(self, team_id: str, *, limit: int, next_token: str | None, base_url: str) -> IntegrationList:
         items, token = self.integrations.list_for_team(team_id, limit=limit, next_token=next_token)
         return IntegrationList(items=[self._view(i, base_url) for i in items], next_token=token)
 
     def status(self, team_id: str, integration_id: str) -> IntegrationStatusView:
-        integration = self._owned(team_id, integration_id)
+        integration = self.owned(team_id, integration_id)
         now = self.clock()
         events = self.integrations.events_since(integration.id, now - STATUS_WINDOW)
         return build_status(integration, events, now)
@@ -245,7 +245,7 @@ class IntegrationService:
         its current value; ``null`` clears an optional one (Trello ``api_secret``). Changed config is tried
         against the provider first: a refusal changes nothing, and the secret gets a new version only after
         the new credentials passed."""
-        integration = self._owned(team_id, integration_id)
+        integration = self.owned(team_id, integration_id)
         kind = integration.type
         changes: dict[str, Any] = {}
         remove: tuple[str, ...] = ()
@@ -312,11 +312,11 @@ class IntegrationService:
                 "scope_changed": scope_changed,
             },
         )
-        return self._view(self._owned(team_id, integration_id), base_url)
+        return self._view(self.owned(team_id, integration_id), base_url)
 
     def rotate_webhook_secret(self, team_id: str, integration_id: str) -> str:
         """A new webhook secret (a new version of the integration's secret); shown in this answer only."""
-        integration = self._owned(team_id, integration_id)
+        integration = self.owned(team_id, integration_id)
         if integration.type not in GENERATED_WEBHOOK_SECRET:
             raise Conflict(
                 "Trello signs webhooks with the application's api_secret, so there is no webhook secret to rotate; "
@@ -333,7 +333,7 @@ class IntegrationService:
     def delete(self, team_id: str, integration_id: str) -> None:
         """The integration, its secret, its records, its cached metrics, its sync state and events.
         The integration item goes last, so a delete that stops halfway can simply be repeated."""
-        integration = self._owned(team_id, integration_id)
+        integration = self.owned(team_id, integration_id)
         self.secrets.delete(integration.secret_name)
         self._drop_data(integration.id)
         self.integrations.delete(integration.id)
@@ -342,11 +342,12 @@ class IntegrationService:
     # ------------------------------------------------------------ sync
     def trigger_sync(self, team_id: str, integration_id: str) -> bool:
         """Queue a manual sync; False when it was coalesced into one already queued or running."""
-        integration = self._owned(team_id, integration_id)
+        integration = self.owned(team_id, integration_id)
         return self._queue(integration.id, "manual")
 
     # ------------------------------------------------------------ helpers
-    def _owned(self, team_id: str, integration_id: str) -> Integration:
+    def owned(self, team_id: str, integration_id: str) -> Integration:
+        """The team's integration; another team's id is answered exactly like an unknown one (404)."""
         known_shape = 0 < len(integration_id) <= MAX_ID_LENGTH
         integration = self.integrations.get(integration_id) if known_shape else None
         if integration is None or integration.team_id != team_id:

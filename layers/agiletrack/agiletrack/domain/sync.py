@@ -161,7 +161,8 @@ class SyncEngine:
         remaining_ms: Callable[[], int],
     ) -> SyncOutcome:
         adapter = self.adapter_for(integration.type)
-        secret = self.secrets.read(integration.secret_name)
+        # New credentials must be used at once, not after the secret cache expires.
+        secret = self.secrets.read(integration.secret_name, fresh=job.reason in ("created", "credentials_changed"))
         credentials: dict[str, str] = dict(secret.get("credentials") or {})
         config = adapter.config_model.model_validate({**integration.config, **credentials})
         cursor = _cursor(self.integrations.sync_state(integration.id))
@@ -208,7 +209,7 @@ class SyncEngine:
             result.points_spent = ctx.stats.points_spent
 
         finished = self.clock()
-        changes: dict[str, Any] = self._stats_changes(ctx, result, started, finished, newest)
+        changes: dict[str, Any] = self._stats_changes(ctx, result, newest, integration.newest_data_at)
         if result.outcome == "partial":
             # Out of time: keep the place (the cursor is saved) and continue in a fresh invocation.
             self.queues.send_sync_job(SyncJob.new(integration.id, "continuation", finished).body())
@@ -248,7 +249,7 @@ class SyncEngine:
         now = self.clock()
         result.api_calls = ctx.stats.calls
         result.points_spent = ctx.stats.points_spent
-        changes = self._stats_changes(ctx, result, started, now, newest)
+        changes = self._stats_changes(ctx, result, newest, integration.newest_data_at)
         if isinstance(exc, AuthError):
             kind: Literal["rate_limit", "auth", "other"] = "auth"
             retry = RetryDecision("done")
@@ -312,9 +313,8 @@ class SyncEngine:
 
     @staticmethod
     def _stats_changes(
-        ctx: PullContext, result: SyncOutcome, started: datetime, finished: datetime, newest: datetime | None
+        ctx: PullContext, result: SyncOutcome, newest: datetime | None, previous_newest: datetime | None
     ) -> dict[str, Any]:
-        del started, finished
         changes: dict[str, Any] = {}
         quota = ctx.stats.quota()
         if quota is not None:
@@ -323,6 +323,6 @@ class SyncEngine:
             changes["api_response_ms"] = round(statistics.median(ctx.stats.response_ms), 1)
         if result.records_written:
             changes["data_changed_at"] = utcnow()
-        if newest is not None:
+        if newest is not None and (previous_newest is None or newest > previous_newest):
             changes["newest_data_at"] = newest
         return changes

@@ -7,13 +7,16 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 
 from agiletrack import __version__
 from agiletrack.errors import AgileTrackError
 from agiletrack.http.errors import JSON, error_response, from_domain_error, from_validation_error
-from agiletrack.http.routers import teams
+from agiletrack.http.routers import integrations, metrics, teams
 from agiletrack.observability import logger
 
 MAX_BODY_BYTES = 256 * 1024
@@ -27,9 +30,8 @@ def _allowed_methods(app: APIGatewayHttpResolver, path: str) -> list[str]:
 
 def build_app() -> APIGatewayHttpResolver:
     app = APIGatewayHttpResolver(enable_validation=True)
-    app.include_router(teams.router)
-    for extra in _extra_routers():
-        app.include_router(extra)
+    for router in (teams.router, integrations.router, metrics.router):
+        app.include_router(router)
 
     @app.get("/health", summary="Liveness check (no token needed)", tags=["meta"])
     def health() -> dict[str, str]:
@@ -47,6 +49,25 @@ def build_app() -> APIGatewayHttpResolver:
     def validation_error(exc: RequestValidationError) -> Response[str]:
         return from_validation_error(exc)
 
+    # Powertools parses the body before validation; these are the ways that parsing fails on malformed
+    # input. Each is answered as a client error instead of falling through to a 500.
+    @app.exception_handler(RequestUnsupportedContentType)
+    def unsupported_content_type(_exc: RequestUnsupportedContentType) -> Response[str]:
+        return error_response(415, "unsupported_media_type", "Send the request body as application/json.")
+
+    @app.exception_handler(UnicodeDecodeError)
+    def undecodable_body(_exc: UnicodeDecodeError) -> Response[str]:
+        return error_response(400, "invalid_json", "The request body is not valid JSON (it is not UTF-8 text).")
+
+    @app.exception_handler(ValueError)
+    def unreadable_body(exc: ValueError) -> Response[str]:
+        """A multipart body without a boundary raises a bare ``ValueError`` while Powertools reads it; any
+        other ``ValueError`` is a defect and answered like every unexpected error."""
+        content_type = (app.current_event.headers.get("content-type") or "").strip().lower()
+        if content_type and not content_type.startswith(JSON):
+            return error_response(415, "unsupported_media_type", "Send the request body as application/json.")
+        return internal_error(exc)
+
     @app.not_found
     def not_found(_exc: NotFoundError) -> Response[str]:
         path = app.current_event.path
@@ -61,26 +82,14 @@ def build_app() -> APIGatewayHttpResolver:
 
     @app.exception_handler(Exception)
     def unexpected(exc: Exception) -> Response[str]:
-        logger.exception("unexpected error", extra={"error_type": type(exc).__name__})
-        return error_response(500, "internal_error", "Something went wrong on our side; it has been logged.")
+        return internal_error(exc)
 
     return app
 
 
-def _extra_routers() -> list[Any]:
-    """Routers of the config and metrics API (added as their modules exist)."""
-    from importlib import import_module
-
-    found = []
-    for name in ("integrations", "metrics"):
-        try:
-            module = import_module(f"agiletrack.http.routers.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"agiletrack.http.routers.{name}":
-                raise
-            continue
-        found.append(module.router)
-    return found
+def internal_error(exc: Exception) -> Response[str]:
+    logger.exception("unexpected error", extra={"error_type": type(exc).__name__})
+    return error_response(500, "internal_error", "Something went wrong on our side; it has been logged.")
 
 
 def openapi_document(app: APIGatewayHttpResolver) -> str:

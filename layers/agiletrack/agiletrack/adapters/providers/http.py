@@ -21,8 +21,10 @@ from typing import Any
 import httpx
 
 from agiletrack.adapters.providers.base import ApiStats
+from agiletrack.adapters.providers.urls import check_provider_url
 from agiletrack.errors import AuthError, RateLimitError, TransientProviderError
 from agiletrack.observability import logger
+from agiletrack.settings import get_settings
 
 TRANSIENT_STATUS = frozenset({502, 503, 504})
 DEFAULT_RATE_LIMIT_WAIT = timedelta(seconds=60)
@@ -70,6 +72,7 @@ class ProviderHttp:
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        check_provider_url(base_url, allow_private=get_settings().allow_private_provider_urls)
         self.stats = stats if stats is not None else ApiStats()
         self.transient_retries = transient_retries
         self.backoff_base = backoff_base

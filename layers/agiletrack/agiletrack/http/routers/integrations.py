@@ -9,32 +9,19 @@ AWS environment gets fresh adapters).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from typing import Annotated, Any
 
-import httpx
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupportedContentType
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidatorFunctionWrapHandler, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from agiletrack.adapters.aws.integrations import integration_store
-from agiletrack.adapters.aws.metrics_cache import metrics_cache
-from agiletrack.adapters.aws.queues import queues
-from agiletrack.adapters.aws.records import record_store
-from agiletrack.adapters.aws.secrets import secret_store
-from agiletrack.adapters.providers.base import ValidationInfo
-from agiletrack.adapters.providers.jira.validate import JiraValidator
-from agiletrack.adapters.providers.registry import adapter_for
-from agiletrack.adapters.providers.trello.validate import TrelloValidator
-from agiletrack.domain.integrations import IntegrationService, credential_problems
+from agiletrack.domain.integrations import credential_problems
 from agiletrack.domain.status import IntegrationStatusView
-from agiletrack.errors import ProviderError
 from agiletrack.http.context import team_id_from_event
-from agiletrack.http.errors import JSON, error_response
+from agiletrack.http.errors import JSON
 from agiletrack.models.integrations import (
     CONFIG_MODELS,
     GitHubConfig,
@@ -45,8 +32,7 @@ from agiletrack.models.integrations import (
     TrelloConfig,
     UpdateIntegration,
 )
-from agiletrack.observability import logger
-from agiletrack.settings import get_settings
+from agiletrack.wiring import integration_service
 
 router = APIGatewayHttpRouter()
 
@@ -160,32 +146,6 @@ def _responses(status: int, description: str, *codes: int) -> dict[int, OpenAPIR
     return {status: success, **errors}
 
 
-# ---------------------------------------------------------------- wiring
-def _github_validator(config: BaseModel, credentials: Mapping[str, str]) -> ValidationInfo:
-    """GitHub through the provider registry (Jira and Trello validate here until their adapters arrive)."""
-    try:
-        return adapter_for("github").validate(config, credentials)
-    except httpx.HTTPError as exc:  # anything ProviderHttp does not already classify
-        raise ProviderError(f"GitHub could not be reached ({type(exc).__name__}).") from exc
-
-
-def _service() -> IntegrationService:
-    settings = get_settings()
-    timeout = min(settings.http_timeout_seconds, VALIDATION_TIMEOUT_SECONDS)
-    return IntegrationService(
-        integrations=integration_store(),
-        records=record_store(),
-        metrics_cache=metrics_cache(),
-        secrets=secret_store(),
-        queues=queues(),
-        validators={
-            "github": _github_validator,
-            "jira": JiraValidator(timeout=timeout),
-            "trello": TrelloValidator(settings.trello_api_url, timeout=timeout),
-        },
-    )
-
-
 def _team() -> str:
     return team_id_from_event(router.current_event.raw_event)
 
@@ -206,30 +166,6 @@ def _base_url() -> str:
 IntegrationId = Annotated[str, Path(description="The integration id (int_...)")]
 
 
-# ---------------------------------------------------------------- bodies Powertools cannot read
-# Powertools parses the body before validation; these are the ways that parsing fails on malformed input.
-# Each is answered as a client error instead of falling through to the resolver's 500.
-@router.exception_handler(RequestUnsupportedContentType)
-def _unsupported_content_type(_exc: RequestUnsupportedContentType) -> Response[str]:
-    return error_response(415, "unsupported_media_type", "Send the request body as application/json.")
-
-
-@router.exception_handler(UnicodeDecodeError)
-def _undecodable_body(_exc: UnicodeDecodeError) -> Response[str]:
-    return error_response(400, "invalid_json", "The request body is not valid JSON (it is not UTF-8 text).")
-
-
-@router.exception_handler(ValueError)
-def _unreadable_body(exc: ValueError) -> Response[str]:
-    """A multipart body without a boundary raises a bare ``ValueError`` while Powertools reads it. Any other
-    ``ValueError`` is a defect and answered like every unexpected error."""
-    content_type = (router.current_event.headers.get("content-type") or "").strip().lower()
-    if content_type and not content_type.startswith(JSON):
-        return error_response(415, "unsupported_media_type", "Send the request body as application/json.")
-    logger.exception("unexpected error", extra={"error_type": type(exc).__name__})
-    return error_response(500, "internal_error", "Something went wrong on our side; it has been logged.")
-
-
 # ---------------------------------------------------------------- routes
 @router.post(
     "/integrations",
@@ -243,7 +179,7 @@ def _unreadable_body(exc: ValueError) -> Response[str]:
 def create_integration(
     body: Annotated[NewIntegration, Body(description="type, optional name, config")],
 ) -> IntegrationView:
-    return _service().create(_team(), body.type, body.config, name=body.name, base_url=_base_url())
+    return integration_service().create(_team(), body.type, body.config, name=body.name, base_url=_base_url())
 
 
 @router.get(
@@ -256,7 +192,7 @@ def list_integrations(
     limit: Annotated[int, Query(ge=1, le=100, description="Page size")] = 50,
     next_token: Annotated[str | None, Query(max_length=2048, description="From the previous page")] = None,
 ) -> IntegrationList:
-    return _service().list(_team(), limit=limit, next_token=next_token, base_url=_base_url())
+    return integration_service().list(_team(), limit=limit, next_token=next_token, base_url=_base_url())
 
 
 @router.get(
@@ -266,7 +202,7 @@ def list_integrations(
     responses=_responses(200, "The integration (credentials masked, no webhook secret)", 404),
 )
 def get_integration(integration_id: IntegrationId) -> IntegrationView:
-    return _service().get(_team(), integration_id, base_url=_base_url())
+    return integration_service().get(_team(), integration_id, base_url=_base_url())
 
 
 @router.patch(
@@ -282,7 +218,7 @@ def update_integration(
     integration_id: IntegrationId,
     body: Annotated[UpdateIntegration, Body(description="name and/or a partial config")],
 ) -> IntegrationView:
-    return _service().update(_team(), integration_id, body, base_url=_base_url())
+    return integration_service().update(_team(), integration_id, body, base_url=_base_url())
 
 
 @router.delete(
@@ -293,7 +229,7 @@ def update_integration(
     responses=_responses(204, "Deleted", 404),
 )
 def delete_integration(integration_id: IntegrationId) -> Response[None]:
-    _service().delete(_team(), integration_id)
+    integration_service().delete(_team(), integration_id)
     return Response(status_code=204, body=None)
 
 
@@ -305,7 +241,7 @@ def delete_integration(integration_id: IntegrationId) -> Response[None]:
     responses=_responses(200, "The new secret, shown only in this answer", 404, 409),
 )
 def rotate_webhook_secret(integration_id: IntegrationId) -> WebhookSecret:
-    return WebhookSecret(secret=_service().rotate_webhook_secret(_team(), integration_id))
+    return WebhookSecret(secret=integration_service().rotate_webhook_secret(_team(), integration_id))
 
 
 @router.get(
@@ -315,7 +251,7 @@ def rotate_webhook_secret(integration_id: IntegrationId) -> WebhookSecret:
     responses=_responses(200, "Last sync, errors, data freshness, quota and webhook counters", 404),
 )
 def integration_status(integration_id: IntegrationId) -> IntegrationStatusView:
-    return _service().status(_team(), integration_id)
+    return integration_service().status(_team(), integration_id)
 
 
 @router.post(
@@ -327,5 +263,5 @@ def integration_status(integration_id: IntegrationId) -> IntegrationStatusView:
     responses=_responses(202, "Queued", 404),
 )
 def trigger_sync(integration_id: IntegrationId) -> SyncQueued:
-    queued = _service().trigger_sync(_team(), integration_id)
+    queued = integration_service().trigger_sync(_team(), integration_id)
     return SyncQueued(queued=True, coalesced=not queued)

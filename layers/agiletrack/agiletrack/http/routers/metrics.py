@@ -7,10 +7,8 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from agiletrack.adapters.aws.integrations import integration_store
-from agiletrack.errors import NotFound
 from agiletrack.http.context import team_id_from_event
-from agiletrack.wiring import metrics_service
+from agiletrack.wiring import integration_service, metrics_service
 
 router = APIGatewayHttpRouter()
 
@@ -28,9 +26,6 @@ def get_metrics(
     until: Annotated[str | None, Query(description="End of the window (exclusive), ISO 8601")] = None,
     sprint_id: Annotated[str | None, Query(description="Jira: the sprint whose burndown to show")] = None,
 ) -> dict[str, Any]:
-    team_id = team_id_from_event(router.current_event.raw_event)
-    integration = integration_store().get(integration_id)
-    if integration is None or integration.team_id != team_id:
-        raise NotFound(f"No integration {integration_id}.")
+    integration = integration_service().owned(team_id_from_event(router.current_event.raw_event), integration_id)
     params = {"sprint_id": sprint_id} if sprint_id else {}
     return metrics_service().document(integration, since, until, params)

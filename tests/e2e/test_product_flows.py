@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -22,7 +21,6 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -30,6 +28,7 @@ import httpx
 import pytest
 
 from agiletrack.adapters.providers.github.webhooks import sign
+from agiletrack.settings import Settings
 from tests.e2e.conftest import REPO_ROOT, LocalStack, free_port
 from tests.fakes.github import FakeCommit, FakeGitHub, FakeIssue, FakePullRequest, FakeReview
 
@@ -64,20 +63,15 @@ class Team:
 
 
 def cli_command() -> list[str]:
+    """``.venv/bin/agiletrack`` when the package is installed there, else the same entry point as a module."""
     installed = REPO_ROOT / ".venv" / "bin" / "agiletrack"
-    if installed.exists():
-        return [str(installed)]
-    found = shutil.which("agiletrack")
-    if found and Path(found).resolve().is_relative_to(REPO_ROOT):
-        return [found]
-    return [sys.executable, "-m", "agiletrack.cli.main"]
+    return [str(installed)] if installed.exists() else [sys.executable, "-m", "agiletrack.cli.main"]
 
 
 def run_cli(stack: LocalStack, *args: str) -> subprocess.CompletedProcess[str]:
     """``agiletrack ARGS`` against the stack's AWS emulator, with dummy credentials (the standard AWS env)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    for name in ("TEAMS_TABLE", "INTEGRATIONS_TABLE", "SYNC_QUEUE_URL", "WEBHOOK_QUEUE_URL"):
-        env.pop(name, None)
+    settings = {name.upper() for name in Settings.model_fields}  # the local stack's default names apply
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k not in settings}
     env.update(
         {
             "AWS_ENDPOINT_URL": stack.aws_endpoint,
@@ -153,29 +147,23 @@ FULL_NAME = f"{ORG}/{REPO}"
 def seeded_github() -> FakeGitHub:
     """Five PRs, five commits (one a merge), four issues; counted by hand in ``EXPECTED``."""
     fake = FakeGitHub(owner=ORG, name=REPO, token="ghp_e2e_" + uuid.uuid4().hex)
+    pr = FakePullRequest
     prs = [
         # opened in window, first review (grace) 6 h later, merged after 24 h
-        FakePullRequest(
-            1, "Add widgets", "ada", "MERGED", at(1), at(2), closed_at=at(2), merged_at=at(2),
-            additions=10, deletions=5, comments=2,
-            reviews=[FakeReview("PRR_1", "grace", "APPROVED", at(1, 6))],
-        ),
+        pr(1, "Add", "ada", "MERGED", at(1), at(2), at(2), at(2), additions=10, deletions=5, comments=2),
         # opened in window, reviewed after 2 h, closed without merge
-        FakePullRequest(
-            2, "Try gadgets", "linus", "CLOSED", at(3), at(4), closed_at=at(4), comments=1,
-            reviews=[FakeReview("PRR_2", "ada", "COMMENTED", at(3, 2))],
-        ),
+        pr(2, "Try", "linus", "CLOSED", at(3), at(4), closed_at=at(4), comments=1),
         # opened in window, still open, not reviewed yet (a webhook review comes later)
-        FakePullRequest(3, "Polish", "grace", "OPEN", at(5), at(5)),
+        pr(3, "Polish", "grace", "OPEN", at(5), at(5)),
         # opened before the window, reviewed before it, merged in it
-        FakePullRequest(
-            4, "Old work", "ken", "MERGED", at(-10), at(6), closed_at=at(6), merged_at=at(6),
-            reviews=[FakeReview("PRR_4", "ada", "APPROVED", at(-9))],
-        ),
+        pr(4, "Old work", "ken", "MERGED", at(-10), at(6), closed_at=at(6), merged_at=at(6)),
         # entirely before the window
-        FakePullRequest(5, "Ancient", "ken", "MERGED", at(-30), at(-25), closed_at=at(-25), merged_at=at(-25)),
+        pr(5, "Ancient", "ken", "MERGED", at(-30), at(-25), closed_at=at(-25), merged_at=at(-25)),
     ]
-    fake.pull_requests = {pr.number: pr for pr in prs}
+    prs[0].reviews = [FakeReview("PRR_1", "grace", "APPROVED", at(1, 6))]
+    prs[1].reviews = [FakeReview("PRR_2", "ada", "COMMENTED", at(3, 2))]
+    prs[3].reviews = [FakeReview("PRR_4", "ada", "APPROVED", at(-9))]
+    fake.pull_requests = {p.number: p for p in prs}
     commits = [
         FakeCommit("c" * 39 + "1", at(1), at(1), "one", 10, 5, 1, "ada@example.com", "ada"),
         FakeCommit("c" * 39 + "2", at(2), at(2), "two", 20, 0, 1, "grace@example.com", "grace"),
@@ -349,9 +337,7 @@ def test_openapi_document_lists_the_routes(local_stack: LocalStack) -> None:
 # ---------------------------------------------------------------- issue 3: the config API over HTTP
 
 
-def test_integration_crud_is_scoped_to_the_team(
-    local_stack: LocalStack, github: FakeGitHub, other_team: Team
-) -> None:
+def test_integration_crud_is_scoped_to_the_team(local_stack: LocalStack, github: FakeGitHub, other_team: Team) -> None:
     owner_team = create_team(local_stack, "acme-crud")
     owner = Api(local_stack, owner_team.token)
     assert owner.get("/integrations").json() == {"items": [], "next_token": None}
@@ -445,6 +431,7 @@ def test_refused_and_unreachable_providers_store_nothing(local_stack: LocalStack
     wrong_method = client.put("/integrations", json=github_body(github))
     assert wrong_method.status_code == 405, wrong_method.text
     assert wrong_method.json()["error"]["code"] == "method_not_allowed"
+    assert {"GET", "POST"} <= {m.strip() for m in wrong_method.headers["allow"].split(",")}
 
     assert client.get("/integrations").json() == {"items": [], "next_token": None}
 
@@ -486,9 +473,8 @@ def test_initial_sync_runs_by_itself_and_metrics_match_the_repository(
 
     document = metrics_of(api, integration_id)
     assert document["integration_id"] == integration_id and document["type"] == "github"
-    assert document["window"] == WINDOW or (
-        datetime.fromisoformat(document["window"]["since"].replace("Z", "+00:00")) == SINCE
-    )
+    window = {key: datetime.fromisoformat(value.replace("Z", "+00:00")) for key, value in document["window"].items()}
+    assert window == {"since": SINCE, "until": UNTIL}
     for key, value in EXPECTED.items():
         assert lookup(document, key) == value, (key, lookup(document, key))
     assert lookup(document, "pull_requests.opened_per_week") == 1.5
@@ -635,10 +621,15 @@ def test_signed_webhooks_change_the_metrics_within_seconds(
     assert authors == {"ada": 2, "grace": 1, "bot@example.com": 1, "ken": 1}
     assert lookup(document, "commits.size.count") == 5  # sizes of pushed commits read back from GitHub
 
-    status = status_of(api, integration_id)
+    # The processor records each delivery just after its records: wait for the last one.
+    status = wait_for(
+        lambda: (s := status_of(api, integration_id))["webhooks"]["received_24h"] == received_before + 5 and s,
+        WEBHOOK_TIMEOUT,
+        "five deliveries counted",
+        local_stack.logs,
+    )
     assert status["webhooks"]["connected"] is True
     assert status["webhooks"]["last_received_at"]
-    assert status["webhooks"]["received_24h"] == received_before + 5
     assert status["webhooks"]["rejected_24h"] == 0
 
     # A wrong signature: 401, counted as rejected, nothing changes.
@@ -670,32 +661,44 @@ def test_signed_webhooks_change_the_metrics_within_seconds(
     assert lookup(after, "issues.opened") == expected["issues.opened"]
     status = status_of(api, integration_id)
     assert status["webhooks"]["rejected_24h"] == 2
-    assert status["webhooks"]["received_24h"] == received_before + 5 + 2
+    # Received counts the two refused deliveries too. The two redeliveries are not counted today (the
+    # processor records a delivery inside the de-duplicated step); docs/api.md does not settle it.
+    assert status["webhooks"]["received_24h"] in {received_before + 5 + 2, received_before + 5 + 2 + 2}
 
 
 # ---------------------------------------------------------------- manual sync
 
 
+def syncs_run(github: FakeGitHub) -> int:
+    """Each sync starts with the first page of the ``PullRequests`` query."""
+    return sum(1 for variables in github.calls.graphql_pages("PullRequests") if not variables.get("after"))
+
+
 def test_manual_sync_is_queued_and_a_second_trigger_coalesced(
-    local_stack: LocalStack, api: Api, integration: dict[str, Any]
+    local_stack: LocalStack, api: Api, github: FakeGitHub, integration: dict[str, Any]
 ) -> None:
     integration_id = integration["id"]
-    wait_for(
-        lambda: status_of(api, integration_id)["status"] == "active", SYNC_TIMEOUT, "the sync", local_stack.logs
-    )
+    wait_for(lambda: status_of(api, integration_id)["status"] == "active", SYNC_TIMEOUT, "the sync", local_stack.logs)
+    finished_before = status_of(api, integration_id)["last_sync"]["finished_at"]
+    syncs_before = syncs_run(github)
     first = api.post(f"/integrations/{integration_id}/sync")
     second = api.post(f"/integrations/{integration_id}/sync")
     assert first.status_code == 202, first.text
     assert first.json() == {"queued": True, "coalesced": False}
     assert second.status_code == 202, second.text
     assert second.json() == {"queued": True, "coalesced": True}
-    finished_before = status_of(api, integration_id)["last_sync"]["finished_at"]
     status = wait_for(
-        lambda: (s := status_of(api, integration_id))["last_sync"]["finished_at"] != finished_before
-        and s["status"] == "active"
-        and s,
+        lambda: (
+            (s := status_of(api, integration_id))["last_sync"]["finished_at"] != finished_before
+            and s["status"] == "active"
+            and s
+        ),
         SYNC_TIMEOUT,
         "the manual sync",
         local_stack.logs,
     )
     assert status["last_sync"]["outcome"] == "success"
+    wait_for(queue_drained(local_stack, "SyncQueue"), SYNC_TIMEOUT, "the sync queue drained", local_stack.logs)
+    assert syncs_run(github) == syncs_before + 1  # the coalesced trigger did not run a second sync
+    # The provider token never reached a response or a log line of the stack.
+    assert github.token not in local_stack.logs()

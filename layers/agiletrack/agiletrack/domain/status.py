@@ -22,7 +22,9 @@ STATUS_WINDOW = timedelta(hours=24)
 class WebhookHealth(BaseModel):
     connected: bool = Field(description="A delivery or the provider's ping/handshake has reached us at least once")
     last_received_at: UtcDatetime | None = Field(description="When the last delivery arrived")
-    received_24h: int = Field(description="Deliveries received in the last 24 hours, rejected ones included")
+    received_24h: int = Field(
+        description="Distinct deliveries of the last 24 hours (a redelivery counts once), rejected ones included"
+    )
     rejected_24h: int = Field(description="Deliveries refused in the last 24 hours (bad or missing signature)")
 
 

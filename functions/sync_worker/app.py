@@ -20,7 +20,8 @@ from agiletrack.domain.jobs import SyncJob
 from agiletrack.observability import logger, metrics, tracer
 from agiletrack.wiring import sync_engine
 
-processor = BatchProcessor(event_type=EventType.SQS)
+# Batches hold one job (BatchSize 1): a retry is a reported item failure, not a function error.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 class RetryLater(Exception):

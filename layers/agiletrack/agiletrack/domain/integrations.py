@@ -19,11 +19,12 @@ import re
 import secrets as random_secrets
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from agiletrack.domain.jobs import JobReason, SyncJob
+from agiletrack.domain.ports import IntegrationStore, MetricsCache, Queues, RecordStore, SecretStore
 from agiletrack.domain.status import STATUS_WINDOW, IntegrationStatusView, build_status
 from agiletrack.errors import Conflict, NotFound, ProviderError, ValidationFailed
 from agiletrack.models.common import new_id, utcnow
@@ -63,46 +64,6 @@ _CREDENTIAL_TEXT = re.compile(r"^[\x21-\x7e]+$")
 never authenticate and must not reach an HTTP header."""
 MAX_ID_LENGTH = 100
 """Ids are ``int_`` and 16 hex digits; anything much longer is answered 404 without a read."""
-
-
-class IntegrationStore(Protocol):
-    def create(self, integration: Integration) -> None: ...
-    def get(self, integration_id: str) -> Integration | None: ...
-    def list_for_team(
-        self, team_id: str, *, limit: int, next_token: str | None
-    ) -> tuple[list[Integration], str | None]: ...
-    def update(
-        self,
-        integration_id: str,
-        changes: dict[str, Any],
-        *,
-        remove: tuple[str, ...] = (),
-        only_if_status: tuple[str, ...] | None = None,
-    ) -> bool: ...
-    def delete(self, integration_id: str) -> None: ...
-    def reset_sync_state(self, integration_id: str) -> None: ...
-    def mark_queued(self, integration_id: str, now: datetime, *, window: timedelta) -> bool: ...
-    def events_since(self, integration_id: str, since: datetime) -> list[dict[str, Any]]: ...
-
-
-class RecordStore(Protocol):
-    def delete_all(self, integration_id: str, kinds: Iterable[str]) -> int: ...
-
-
-class MetricsCache(Protocol):
-    def delete_all(self, integration_id: str) -> None: ...
-
-
-class SecretStore(Protocol):
-    def name_for(self, integration_id: str) -> str: ...
-    def create(self, name: str, payload: dict[str, Any], *, tags: dict[str, str] | None = None) -> None: ...
-    def read(self, name: str, *, fresh: bool = False) -> dict[str, Any]: ...
-    def write(self, name: str, payload: dict[str, Any]) -> None: ...
-    def delete(self, name: str) -> None: ...
-
-
-class SyncQueue(Protocol):
-    def send_sync_job(self, job: dict[str, Any], *, delay_seconds: int = 0) -> None: ...
 
 
 Validator = Callable[[BaseModel, Mapping[str, str]], object]
@@ -165,7 +126,7 @@ class IntegrationService:
         records: RecordStore,
         metrics_cache: MetricsCache,
         secrets: SecretStore,
-        queues: SyncQueue,
+        queues: Queues,
         validators: Mapping[str, Validator],
         record_kinds: Iterable[str] | None = None,
         clock: Callable[[], datetime] = utcnow,

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from agiletrack.adapters.providers.base import ProviderAdapter
+from agiletrack.domain.ports import MetricsCache, RecordStore
 from agiletrack.errors import ValidationFailed
 from agiletrack.metrics.window import DEFAULT_DAYS, Window
 from agiletrack.models.common import iso, iso_short, parse_iso, utcnow
@@ -26,15 +27,6 @@ from agiletrack.models.records import Record
 DEFAULT_WINDOW_REUSE = timedelta(seconds=60)
 MAX_WINDOW = timedelta(days=3 * 366)
 NEVER_CHANGED = "never"
-
-
-class RecordReader(Protocol):
-    def updated_since(self, integration_id: str, kind: str, since: datetime | None) -> Iterator[Record]: ...
-
-
-class MetricsCachePort(Protocol):
-    def get(self, integration_id: str, key: str) -> tuple[dict[str, Any], str, str] | None: ...
-    def put(self, integration_id: str, key: str, document: dict[str, Any], data_version: str, at: str) -> None: ...
 
 
 def _parse_bound(name: str, value: str | None) -> datetime | None:
@@ -69,8 +61,8 @@ class MetricsService:
     def __init__(
         self,
         *,
-        records: RecordReader,
-        cache: MetricsCachePort,
+        records: RecordStore,
+        cache: MetricsCache,
         adapter_for: Callable[[str], ProviderAdapter],
         clock: Callable[[], datetime] = utcnow,
     ) -> None:

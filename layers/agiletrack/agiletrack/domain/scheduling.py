@@ -10,22 +10,14 @@ covered it) and never runs two syncs of one integration at once (the lease).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from agiletrack.domain.jobs import SyncJob
+from agiletrack.domain.ports import IntegrationStore, Queues
 from agiletrack.models.common import utcnow
 
 SPREAD_SECONDS = 900
-
-
-class ScheduleStore(Protocol):
-    def schedulable(self) -> Iterator[tuple[str, str]]: ...
-
-
-class BatchQueue(Protocol):
-    def send_sync_jobs(self, jobs: Sequence[dict[str, Any]], *, spread_seconds: int = 0) -> list[str]: ...
 
 
 @dataclass
@@ -37,8 +29,8 @@ class ScheduleReport:
 
 
 def schedule_all(
-    store: ScheduleStore,
-    queue: BatchQueue,
+    store: IntegrationStore,
+    queue: Queues,
     *,
     spread_seconds: int = SPREAD_SECONDS,
     chunk: int = 500,

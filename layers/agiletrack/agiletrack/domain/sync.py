@@ -16,14 +16,14 @@ import statistics
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 from agiletrack.adapters.providers.base import ProviderAdapter, PullContext, PullPage
 from agiletrack.domain.jobs import SyncJob
+from agiletrack.domain.ports import IntegrationStore, Queues, RecordStore, SecretStore
 from agiletrack.errors import AuthError, RateLimitError
 from agiletrack.models.common import utcnow
 from agiletrack.models.integrations import Integration, LastError, LastSync
-from agiletrack.models.records import Record
 from agiletrack.observability import logger
 
 SYNC_INTERVAL = timedelta(hours=1)
@@ -33,35 +33,6 @@ MAX_RETRIES = 3
 """A job is tried once and retried at most three times (the queue's ``maxReceiveCount`` is 4)."""
 STOP_MARGIN_MS = 60_000
 """Stop pulling when less than this is left of the function's time: enough to store a page."""
-
-
-class IntegrationStorePort(Protocol):
-    def get(self, integration_id: str) -> Integration | None: ...
-    def update(
-        self,
-        integration_id: str,
-        changes: dict[str, Any],
-        *,
-        remove: tuple[str, ...] = (),
-        only_if_status: tuple[str, ...] | None = None,
-    ) -> bool: ...
-    def sync_state(self, integration_id: str) -> dict[str, Any]: ...
-    def acquire_lease(self, integration_id: str, owner: str, now: datetime, *, ttl: timedelta) -> bool: ...
-    def release_lease(self, integration_id: str, owner: str) -> None: ...
-    def save_cursor(self, integration_id: str, owner: str, cursor: dict[str, Any]) -> None: ...
-    def add_event(self, integration_id: str, kind: str, at: datetime | None = None, **data: Any) -> None: ...
-
-
-class RecordStorePort(Protocol):
-    def put_many(self, integration_id: str, records: list[Record]) -> int: ...
-
-
-class SecretStorePort(Protocol):
-    def read(self, name: str, *, fresh: bool = False) -> dict[str, Any]: ...
-
-
-class QueuePort(Protocol):
-    def send_sync_job(self, job: dict[str, Any], *, delay_seconds: int = 0) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -97,10 +68,10 @@ class SyncEngine:
     def __init__(
         self,
         *,
-        integrations: IntegrationStorePort,
-        records: RecordStorePort,
-        secrets: SecretStorePort,
-        queues: QueuePort,
+        integrations: IntegrationStore,
+        records: RecordStore,
+        secrets: SecretStore,
+        queues: Queues,
         adapter_for: Callable[[str], ProviderAdapter],
         backfill_days: int,
         lease_ttl: timedelta,

@@ -19,9 +19,10 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from agiletrack.adapters.providers.base import ProviderAdapter, WebhookDelivery, WebhookSecrets
+from agiletrack.domain.ports import Blobs, IntegrationStore, Queues, RecordStore, SecretStore
 from agiletrack.errors import NotFound, PayloadTooLarge, ProviderError, Unauthorized
 from agiletrack.models.common import iso, parse_iso, utcnow
 from agiletrack.models.integrations import Integration
@@ -35,23 +36,6 @@ INTEGRATION_CACHE_SECONDS = 60.0
 KEPT_HEADERS_EXCLUDED = frozenset({"authorization", "cookie"})
 
 
-class IntegrationReader(Protocol):
-    def get(self, integration_id: str) -> Integration | None: ...
-
-
-class SecretReader(Protocol):
-    def read(self, name: str, *, fresh: bool = False) -> dict[str, Any]: ...
-
-
-class WebhookQueue(Protocol):
-    def send_webhook(self, message: dict[str, Any]) -> None: ...
-
-
-class Blobs(Protocol):
-    def put(self, key: str, data: bytes) -> None: ...
-    def get(self, key: str) -> bytes: ...
-
-
 @dataclass(frozen=True)
 class Accepted:
     delivery_id: str
@@ -62,9 +46,9 @@ class WebhookIntake:
     def __init__(
         self,
         *,
-        integrations: IntegrationReader,
-        secrets: SecretReader,
-        queue: WebhookQueue,
+        integrations: IntegrationStore,
+        secrets: SecretStore,
+        queue: Queues,
         blobs: Blobs,
         adapter_for: Callable[[str], ProviderAdapter],
         on_rejected: Callable[[str], None] | None = None,
@@ -155,17 +139,6 @@ class WebhookIntake:
 # ---------------------------------------------------------------- processing
 
 
-class RecordStorePort(Protocol):
-    def get(self, integration_id: str, kind: str, record_id: str) -> Record | None: ...
-    def put_many(self, integration_id: str, records: list[Record]) -> int: ...
-
-
-class IntegrationWriter(Protocol):
-    def get(self, integration_id: str) -> Integration | None: ...
-    def update(self, integration_id: str, changes: dict[str, Any]) -> bool: ...
-    def add_event(self, integration_id: str, kind: str, at: datetime | None = None, **data: Any) -> None: ...
-
-
 @dataclass
 class Processed:
     event: str
@@ -193,9 +166,9 @@ class EventProcessor:
     def __init__(
         self,
         *,
-        integrations: IntegrationWriter,
-        records: RecordStorePort,
-        secrets: SecretReader,
+        integrations: IntegrationStore,
+        records: RecordStore,
+        secrets: SecretStore,
         blobs: Blobs,
         adapter_for: Callable[[str], ProviderAdapter],
         clock: Callable[[], datetime] = utcnow,

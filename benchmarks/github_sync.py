@@ -1,21 +1,28 @@
 """Benchmark 1: the GitHub pull sync, through the real sync worker, against moto and a fake GitHub over HTTP.
 
 - ``FakeGitHub`` (``tests/fakes/github.py``) serves a synthetic repository of 5,000 pull requests (0-8
-  reviews each, comments), 20,000 commits and 3,000 issues on 127.0.0.1, 50 ms of latency per request,
-  GitHub's GraphQL cost formula and 5,000-point hourly budget. It runs in a process of its own
-  (``fake_github_host``).
-- AWS is moto in this process, with every resource of template.yaml (``devstack.template``).
-- The integration is created through the config API's handler (``functions/api/app.py``, the event API
-  Gateway would send); its first sync job is what that handler queued. Later syncs are queued by
-  ``POST /integrations/{id}/sync``. Each job is taken off the sync queue and given to the sync worker's
-  handler (``functions/sync_worker/app.py``) in the SQS event Lambda would build, with the function's own
-  300 s timeout; continuation jobs it queues are run the same way until the queue is empty.
+  reviews each, comments), 20,000 commits and 3,000 issues on 127.0.0.1, with 50 ms of latency per
+  request, GitHub's GraphQL cost formula and its 5,000-point hourly budget. It runs in a process of its
+  own (``fake_github_host``), as GitHub is another machine.
+- The integration is created through the config API's handler (``functions/api/app.py``, with the event
+  API Gateway sends once the authorizer let the team in); its first sync job is the one that handler
+  queued. The later syncs are queued by ``POST /integrations/{id}/sync``. Each job is taken off the
+  sync queue and given to the sync worker's handler (``functions/sync_worker/app.py``) in the SQS event
+  Lambda builds, with the function's own 300 s timeout; continuation jobs it queues run the same way,
+  until the queue is empty.
 
-Measured per scenario: HTTP requests as the fake counted them (GraphQL and REST), rate-limit points the
-fake charged, wall time of the handler invocations and how it splits between waiting for GitHub
-(``ProviderHttp.request``), storing records (``DynamoRecordStore.put_many``) and the rest, records
-written (conditional puts that landed), and the worker's peak memory: ``tracemalloc``'s peak during each
-handler call (Python allocations made by the invocation) and the process's ``ru_maxrss``.
+Two passes, each in a process of its own:
+
+- ``run_timed``: AWS is moto's ``mock_aws`` in this process, with every resource of template.yaml.
+  Measured: HTTP requests as the fake counted them (GraphQL, REST), rate-limit points the fake charged,
+  wall time of the handler invocations and its split between waiting for GitHub (``ProviderHttp.request``),
+  storing records (``DynamoRecordStore.put_many``), refreshing the metrics cache after the sync
+  (``MetricsService.refresh_default``) and the rest, and the records written (conditional puts that landed).
+- ``run_memory``: the same three syncs with ``tracemalloc`` on during each handler call. ``tracemalloc``
+  slows every allocation, and under ``mock_aws`` the emulator's own work and the items it stores would be
+  counted as the worker's, so this pass talks to moto's server in another process (the local stack's
+  set-up): the peak ``tracemalloc`` saw and the peak RSS (``VmHWM``, reset before each call) are then the
+  worker's own.
 """
 
 from __future__ import annotations
@@ -27,9 +34,10 @@ import threading
 import time
 import tracemalloc
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
-from benchmarks.common import context_for, function, moto_stack, progress
+from benchmarks.common import context_for, function, moto_server, moto_stack, progress
 from benchmarks.fake_github_host import RemoteFakeGitHub
 
 PRS, COMMITS, ISSUES = 5_000, 20_000, 3_000
@@ -40,6 +48,7 @@ CHANGED_PRS = 10
 TEAM = "team_bench"
 INCREMENTAL_LIMIT = 4
 UNCHANGED_LIMIT = 3
+KINDS = ("pull_request", "commit", "issue")
 
 
 def full_sync_limit(prs: int, commits: int, issues: int) -> int:
@@ -48,8 +57,9 @@ def full_sync_limit(prs: int, commits: int, issues: int) -> int:
 
 
 def rest_incremental(prs: int, commits: int, issues: int, per_page: int = 100) -> int:
-    """The per-item REST approach for an incremental sync: each list read at least once (even when it
-    turns out empty), then per changed pull request its reviews and the single PR, per commit its stats."""
+    """The per-item REST approach for an incremental sync, by the fake's formula: each list read once at
+    least (even when it turns out empty), then per changed pull request its reviews and the single PR,
+    per new commit its stats."""
     return (
         max(1, math.ceil(prs / per_page))
         + 2 * prs
@@ -62,27 +72,37 @@ def rest_incremental(prs: int, commits: int, issues: int, per_page: int = 100) -
 # ---------------------------------------------------------------- instrumentation
 @dataclass
 class Meter:
-    """Time spent in the provider's HTTP client and in the record store, and what the store wrote."""
+    """Time in the provider's HTTP client, the record store and the metrics refresh; what was written."""
 
     http_s: float = 0.0
     http_requests: int = 0
     store_s: float = 0.0
+    metrics_s: float = 0.0
     written: list[tuple[str, str]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def reset(self) -> None:
         with self.lock:
-            self.http_s = self.store_s = 0.0
+            self.http_s = self.store_s = self.metrics_s = 0.0
             self.http_requests = 0
             self.written = []
 
 
-def instrument(meter: Meter) -> None:
-    """Wrap (in this process only) the provider HTTP client, ``put_many`` and ``put_if_newer`` to measure."""
+_INSTRUMENTED: list[Meter] = []
+
+
+def instrument() -> Meter:
+    """Wrap, in this process only, the provider HTTP client, the record store's writes and the metrics
+    refresh, to time them and to see which records landed. Nothing else changes."""
+    if _INSTRUMENTED:
+        return _INSTRUMENTED[0]
     from agiletrack.adapters.aws.records import DynamoRecordStore
     from agiletrack.adapters.providers.http import ProviderHttp
+    from agiletrack.domain.metrics_service import MetricsService
 
+    meter = Meter()
     request, put_many, put_if_newer = ProviderHttp.request, DynamoRecordStore.put_many, DynamoRecordStore.put_if_newer
+    refresh = MetricsService.refresh_default
 
     def timed_request(self: Any, method: str, url: str, **kwargs: Any) -> Any:
         started = time.perf_counter()
@@ -106,9 +126,54 @@ def instrument(meter: Meter) -> None:
                 meter.written.append((record.kind, record.id))
         return landed
 
+    def timed_refresh(self: Any, integration: Any) -> None:
+        started = time.perf_counter()
+        try:
+            refresh(self, integration)
+        finally:
+            meter.metrics_s += time.perf_counter() - started
+
     ProviderHttp.request = timed_request  # type: ignore[method-assign]
     DynamoRecordStore.put_many = timed_put_many  # type: ignore[method-assign]
     DynamoRecordStore.put_if_newer = counted_put  # type: ignore[method-assign]
+    MetricsService.refresh_default = timed_refresh  # type: ignore[method-assign]
+    _INSTRUMENTED.append(meter)
+    return meter
+
+
+# ---------------------------------------------------------------- memory
+_STATUS = Path("/proc/self/status")
+_CLEAR_REFS = Path("/proc/self/clear_refs")
+
+
+def reset_peak_rss() -> bool:
+    """Reset the process's peak RSS (Linux: ``echo 5 > /proc/self/clear_refs``); False where unsupported."""
+    try:
+        _CLEAR_REFS.write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+def peak_rss_mib() -> float:
+    """``VmHWM`` (the peak RSS since the last reset), else ``ru_maxrss`` (the peak since the start)."""
+    try:
+        for line in _STATUS.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def rss_mib() -> float:
+    try:
+        for line in _STATUS.read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return math.nan
 
 
 # ---------------------------------------------------------------- the API, in-process
@@ -134,11 +199,12 @@ class Api:
 class Scenario:
     name: str
     invocations: int = 0
+    reasons: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
-    outcomes: list[str] = field(default_factory=list)
     wall_s: float = 0.0
     http_s: float = 0.0
     store_s: float = 0.0
+    metrics_s: float = 0.0
     other_s: float = 0.0
     graphql: int = 0
     rest: int = 0
@@ -148,21 +214,25 @@ class Scenario:
     records_written: int = 0
     written_by_kind: dict[str, int] = field(default_factory=dict)
     written_ids: list[str] = field(default_factory=list)
-    tracemalloc_peak_mib: float = 0.0
-    maxrss_mib: float = 0.0
-    status: dict[str, Any] = field(default_factory=dict)
+    tracemalloc_peak_mib: float | None = None
+    peak_rss_mib: float | None = None
+    rss_before_mib: float | None = None
+    last_sync: dict[str, Any] = field(default_factory=dict)
+    status: str = ""
     rest_per_item: int = 0
     limit: int = 0
-    passed: bool = False
     checks: dict[str, bool] = field(default_factory=dict)
 
     @property
     def requests(self) -> int:
         return self.graphql + self.rest
 
+    @property
+    def passed(self) -> bool:
+        return bool(self.checks) and all(self.checks.values())
 
-def _maxrss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self) | {"requests": self.requests, "passed": self.passed}
 
 
 class Worker:
@@ -191,121 +261,171 @@ class Worker:
                 return
             message = found[0]
             event = json.loads(json.dumps({"Records": [sqs_record(message, self.queue_arn, self.region)]}))
-            job = json.loads(message["Body"])
-            if self.trace_memory:
-                tracemalloc.start()
-            started = time.perf_counter()
-            try:
-                payload = self.handler(event, context_for(self.spec))
-            finally:
-                scenario.wall_s += time.perf_counter() - started
-                peak = tracemalloc.get_traced_memory()[1] if self.trace_memory else 0
-                tracemalloc.stop()
+            scenario.reasons.append(str(json.loads(message["Body"]).get("reason")))
+            payload = self._invoke(scenario, event)
             scenario.invocations += 1
-            scenario.outcomes.append(str(job.get("reason")))
-            scenario.tracemalloc_peak_mib = max(scenario.tracemalloc_peak_mib, peak / 1024 / 1024)
             if failed_message_ids(payload, [message["MessageId"]]):
-                scenario.failures.append(f"job {job.get('reason')} reported a batch item failure")
+                scenario.failures.append(f"the {scenario.reasons[-1]} job reported a batch item failure")
                 return
             self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
-        scenario.failures.append(f"still jobs on the queue after {max_invocations} invocations")
+        scenario.failures.append(f"jobs still queued after {max_invocations} invocations")
+
+    def _invoke(self, scenario: Scenario, event: dict[str, Any]) -> Any:
+        context = context_for(self.spec)
+        if not self.trace_memory:
+            started = time.perf_counter()
+            try:
+                return self.handler(event, context)
+            finally:
+                scenario.wall_s += time.perf_counter() - started
+        scenario.rss_before_mib = max(scenario.rss_before_mib or 0.0, rss_mib())
+        reset_peak_rss()
+        tracemalloc.start()
+        started = time.perf_counter()
+        try:
+            return self.handler(event, context)
+        finally:
+            scenario.wall_s += time.perf_counter() - started
+            traced_peak = tracemalloc.get_traced_memory()[1] / 1024 / 1024
+            tracemalloc.stop()
+            scenario.tracemalloc_peak_mib = max(scenario.tracemalloc_peak_mib or 0.0, traced_peak)
+            scenario.peak_rss_mib = max(scenario.peak_rss_mib or 0.0, peak_rss_mib())
 
 
-def _run_scenario(name: str, worker: Worker, github: RemoteFakeGitHub, api: Api, integration_id: str) -> Scenario:
-    scenario = Scenario(name)
-    worker.meter.reset()
-    github.reset_calls()
-    worker.drain(scenario)
-    calls = github.calls()
-    meter = worker.meter
-    scenario.graphql, scenario.rest, scenario.points = calls["graphql"], calls["rest"], calls["points"]
-    scenario.by_operation = calls["by_operation"]
-    scenario.worker_http_requests = meter.http_requests
-    scenario.http_s, scenario.store_s = meter.http_s, meter.store_s
-    scenario.other_s = max(0.0, scenario.wall_s - meter.http_s - meter.store_s)
-    scenario.records_written = len(meter.written)
-    by_kind: dict[str, int] = {}
-    for kind, _ in meter.written:
-        by_kind[kind] = by_kind.get(kind, 0) + 1
-    scenario.written_by_kind = by_kind
-    scenario.written_ids = sorted(f"{kind}:{rid}" for kind, rid in meter.written) if len(meter.written) <= 50 else []
-    scenario.maxrss_mib = _maxrss_mib()
-    status_code, status = api.call("GET", f"/integrations/{integration_id}/status")
-    scenario.status = status if status_code == 200 else {"error": status_code}
-    return scenario
+@dataclass
+class Pass:
+    """One integration synced three times: full, after ``CHANGED_PRS`` changed, with nothing changed."""
 
+    github: RemoteFakeGitHub
+    resources: Any
+    trace_memory: bool
+    scenarios: list[Scenario] = field(default_factory=list)
+    integration_id: str = ""
+    touched: list[int] = field(default_factory=list)
+    validation_calls: dict[str, Any] = field(default_factory=dict)
 
-def run() -> dict[str, Any]:
-    from agiletrack.adapters.aws.records import record_store
-
-    result: dict[str, Any] = {"config": {"latency_ms": LATENCY_MS, "seed": SEED, "changed_prs": CHANGED_PRS}}
-    progress(f"generating the fake repository ({PRS} PRs, {COMMITS} commits, {ISSUES} issues)")
-    started = time.perf_counter()
-    options = {"prs": PRS, "commits": COMMITS, "issues": ISSUES, "seed": SEED, "latency_ms": LATENCY_MS}
-    with RemoteFakeGitHub(**options, max_reviews=MAX_REVIEWS) as github, moto_stack() as resources:
-        result["repository"] = github.shape
-        result["setup_s"] = round(time.perf_counter() - started, 1)
-        meter = Meter()
-        instrument(meter)
+    def run(self) -> None:
+        meter = instrument()
         api = Api(TEAM)
-        worker = Worker(resources, meter, trace_memory=False)
-        body = {
-            "type": "github",
-            "config": {
-                "repository": github.repository,
-                "token": github.token,
-                "branch": github.branch,
-                "api_url": github.api_url,
-            },
-        }
-        status, created = api.call("POST", "/integrations", body)
+        worker = Worker(self.resources, meter, trace_memory=self.trace_memory)
+        github = self.github
+        github.reset_calls()
+        config = {"repository": github.repository, "token": github.token, "branch": github.branch}
+        status, created = api.call("POST", "/integrations", {"type": "github", "config": config | {"api_url": github.api_url}})
         if status != 201:
             raise RuntimeError(f"creating the integration answered {status}: {created}")
-        integration_id = created["id"]
-        result["create"] = {"status": status, "validation_calls": github.calls()}
-        result["maxrss_before_mib"] = round(_maxrss_mib(), 1)
-        shape = result["repository"]
+        self.integration_id = created["id"]
+        self.validation_calls = github.calls()
+        shape = github.shape
 
-        progress("(a) first full sync")
-        full = _run_scenario("full", worker, github, api, integration_id)
+        progress("  (a) first full sync")
+        full = self._scenario("full", worker, api)
         full.rest_per_item = github.rest_requests_estimate()
         full.limit = full_sync_limit(shape["pull_requests"], shape["commits"], shape["issues"])
-        store = record_store()
-        held = {kind: store.count(integration_id, kind) for kind in ("pull_request", "commit", "issue")}
-        result["records_held_after_full"] = held
         full.checks = {
             "requests within budget": full.requests <= full.limit,
-            "every record stored": held
-            == {"pull_request": shape["pull_requests"], "commit": shape["commits"], "issue": shape["issues"]},
-            "no failed job": not full.failures,
+            "every item written once": full.records_written == shape["pull_requests"] + shape["commits"] + shape["issues"],
         }
 
-        progress(f"(b) incremental sync after {CHANGED_PRS} pull requests changed")
-        touched = github.touch_pull_requests(CHANGED_PRS)
-        api.call("POST", f"/integrations/{integration_id}/sync")
-        changed = _run_scenario("changed", worker, github, api, integration_id)
+        progress(f"  (b) incremental sync after {CHANGED_PRS} pull requests changed")
+        self.touched = github.touch_pull_requests(CHANGED_PRS)
+        api.call("POST", f"/integrations/{self.integration_id}/sync")
+        changed = self._scenario("changed", worker, api)
         changed.rest_per_item = rest_incremental(CHANGED_PRS, 0, 0)
         changed.limit = INCREMENTAL_LIMIT
-        expected = sorted(f"pull_request:{n}" for n in touched)
         changed.checks = {
             "requests within budget": changed.requests <= changed.limit,
-            "only the changed records written": changed.written_ids == expected,
-            "no failed job": not changed.failures,
+            "only the changed records written": changed.written_ids
+            == sorted(f"pull_request:{n}" for n in self.touched),
         }
-        result["touched_prs"] = touched
 
-        progress("(c) incremental sync with nothing changed")
-        api.call("POST", f"/integrations/{integration_id}/sync")
-        unchanged = _run_scenario("unchanged", worker, github, api, integration_id)
+        progress("  (c) incremental sync with nothing changed")
+        api.call("POST", f"/integrations/{self.integration_id}/sync")
+        unchanged = self._scenario("unchanged", worker, api)
         unchanged.rest_per_item = rest_incremental(0, 0, 0)
         unchanged.limit = UNCHANGED_LIMIT
         unchanged.checks = {
             "requests within budget": unchanged.requests <= unchanged.limit,
             "no record written": unchanged.records_written == 0,
-            "no failed job": not unchanged.failures,
         }
         for scenario in (full, changed, unchanged):
-            scenario.passed = all(scenario.checks.values())
-        result["scenarios"] = [asdict(s) | {"requests": s.requests} for s in (full, changed, unchanged)]
-    result["elapsed_s"] = round(time.perf_counter() - started, 1)
-    return result
+            scenario.checks["every job succeeded"] = not scenario.failures and scenario.last_sync.get("outcome") == (
+                "success"
+            )
+        self.scenarios = [full, changed, unchanged]
+
+    def _scenario(self, name: str, worker: Worker, api: Api) -> Scenario:
+        scenario = Scenario(name)
+        meter = worker.meter
+        meter.reset()
+        self.github.reset_calls()
+        worker.drain(scenario)
+        calls = self.github.calls()
+        scenario.graphql, scenario.rest, scenario.points = calls["graphql"], calls["rest"], calls["points"]
+        scenario.by_operation = calls["by_operation"]
+        scenario.worker_http_requests = meter.http_requests
+        scenario.http_s, scenario.store_s, scenario.metrics_s = meter.http_s, meter.store_s, meter.metrics_s
+        scenario.other_s = max(0.0, scenario.wall_s - meter.http_s - meter.store_s - meter.metrics_s)
+        scenario.records_written = len(meter.written)
+        for kind, _ in meter.written:
+            scenario.written_by_kind[kind] = scenario.written_by_kind.get(kind, 0) + 1
+        if len(meter.written) <= 100:
+            scenario.written_ids = sorted(f"{kind}:{rid}" for kind, rid in meter.written)
+        code, status = api.call("GET", f"/integrations/{self.integration_id}/status")
+        if code == 200:
+            scenario.status = status["status"]
+            scenario.last_sync = status.get("last_sync") or {}
+        return scenario
+
+
+def _fake_github() -> RemoteFakeGitHub:
+    options = {"prs": PRS, "commits": COMMITS, "issues": ISSUES, "seed": SEED, "latency_ms": LATENCY_MS}
+    return RemoteFakeGitHub(**options, max_reviews=MAX_REVIEWS)
+
+
+def _held_records(resources: Any, integration_id: str) -> dict[str, int]:
+    """Records held per kind, read from moto's backend (a COUNT Query through moto takes most of a minute)."""
+    from moto.dynamodb.models import dynamodb_backends
+
+    table = dynamodb_backends[resources.account_id][resources.region].tables[resources.tables["RecordsTable"]]
+    sizes = {str(getattr(key, "value", key)): len(items) for key, items in table.items.items()}
+    return {kind: sizes.get(f"{integration_id}#{kind}", 0) for kind in KINDS}
+
+
+def run_timed() -> dict[str, Any]:
+    started = time.perf_counter()
+    progress(f"github sync, timed: generating the repository ({PRS} PRs, {COMMITS} commits, {ISSUES} issues)")
+    with _fake_github() as github, moto_stack() as resources:
+        setup_s = time.perf_counter() - started
+        sync = Pass(github, resources, trace_memory=False)
+        sync.run()
+        held = _held_records(resources, sync.integration_id)
+        shape = github.shape
+        sync.scenarios[0].checks["every record stored"] = held == {
+            "pull_request": shape["pull_requests"],
+            "commit": shape["commits"],
+            "issue": shape["issues"],
+        }
+    return {
+        "repository": shape,
+        "latency_ms": LATENCY_MS,
+        "validation_calls": sync.validation_calls,
+        "records_held_after_full": held,
+        "touched_prs": sync.touched,
+        "scenarios": [s.as_dict() for s in sync.scenarios],
+        "process_peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "setup_s": round(setup_s, 1),
+        "elapsed_s": round(time.perf_counter() - started, 1),
+    }
+
+
+def run_memory() -> dict[str, Any]:
+    started = time.perf_counter()
+    progress("github sync, memory: the same syncs with tracemalloc, AWS emulated by moto's server")
+    with _fake_github() as github, moto_server("github_sync_memory_moto") as resources:
+        sync = Pass(github, resources, trace_memory=True)
+        sync.run()
+    return {
+        "scenarios": [s.as_dict() for s in sync.scenarios],
+        "elapsed_s": round(time.perf_counter() - started, 1),
+    }

@@ -28,7 +28,7 @@ from agiletrack.observability import logger, metrics, tracer
 from agiletrack.settings import get_settings
 from agiletrack.wiring import event_processor
 
-processor = BatchProcessor(event_type=EventType.SQS)
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 DEDUP_WINDOW_SECONDS = 7 * 24 * 3600
 """Longer than any provider redelivers (GitHub: 3 days by hand; Jira: about 30 minutes)."""
 

@@ -8,6 +8,7 @@ These are the same files ``sam local invoke -e events/<file>`` takes.
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -150,7 +151,11 @@ def test_every_event_file_has_a_check_and_every_function_a_sample_event() -> Non
     assert {function_for(f) for f in files} == set(specs())
 
 
-@pytest.mark.parametrize("http_file", [f for f in event_files() if function_for(f) in {"ApiFunction", "WebhooksFunction"}])
+@pytest.mark.parametrize(
+    "http_file",
+    [f for f in event_files() if function_for(f) in {"ApiFunction", "WebhooksFunction"}],
+    ids=lambda f: f.name,
+)
 def test_http_events_match_a_route_of_the_template(http_file: Path) -> None:
     event = json.loads(http_file.read_text())
     matched = match_route(http_api(load_template()).routes, event["requestContext"]["http"]["method"], event["rawPath"])
@@ -161,19 +166,19 @@ def test_http_events_match_a_route_of_the_template(http_file: Path) -> None:
     assert event.get("pathParameters", {}) == params
 
 
-@pytest.mark.parametrize("sqs_file", [f for f in event_files() if f.name.startswith("sqs_")])
+@pytest.mark.parametrize("sqs_file", [f for f in event_files() if f.name.startswith("sqs_")], ids=lambda f: f.name)
 def test_sqs_events_come_from_the_functions_queue(sqs_file: Path) -> None:
     (source,) = specs()[function_for(sqs_file)].sqs_sources
-    for record in json.loads(sqs_file.read_text())["Records"]:
+    records = json.loads(sqs_file.read_text())["Records"]
+    assert 1 <= len(records) <= source.batch_size
+    for record in records:
         queue_name = record["eventSourceARN"].rsplit(":", 1)[1]
         assert f"-{source.queue}-" in queue_name, (queue_name, source.queue)
-    assert len(json.loads(sqs_file.read_text())["Records"]) <= source.batch_size
+        assert record["md5OfBody"] == hashlib.md5(record["body"].encode()).hexdigest()
 
 
 @pytest.mark.parametrize("event_file", event_files(), ids=lambda f: f.name)
-def test_sample_event_runs_through_its_handler(
-    event_file: Path, aws: Resources, github_for_sample: FakeGitHub
-) -> None:
+def test_sample_event_runs_through_its_handler(event_file: Path, aws: Resources, github_for_sample: FakeGitHub) -> None:
     # Given the function the file belongs to, as template.yaml declares it
     spec = specs()[function_for(event_file)]
     handler = load_handler(spec)
@@ -181,4 +186,3 @@ def test_sample_event_runs_through_its_handler(
 
     # When it runs on the event, Then it answers as that event should be answered
     CHECKS[event_file.name](handler, event, context_for(spec), github_for_sample)
-

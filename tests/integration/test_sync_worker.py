@@ -20,11 +20,12 @@ import pytest
 
 from agiletrack.adapters.aws.records import record_store
 from agiletrack.models.common import parse_iso
-from devstack.lambda_runtime import LambdaContext, load_handler
+from devstack.lambda_runtime import load_handler
 from devstack.sqs_poller import failed_message_ids, sqs_record
-from devstack.template import FunctionSpec, Resources, functions, load_template
+from devstack.template import Resources
 from tests.fakes.github import FakeGitHub
 from tests.integration.conftest import ApiCaller
+from tests.integration.lambdas import context_of, spec_of
 
 OTHER_FAILURE_WAIT_S = 300
 SQS_MAX_RECEIVES = 4
@@ -45,20 +46,11 @@ STATUS_FIELDS = {
 
 
 # ---------------------------------------------------------------- the functions and the queue
-def spec_of(logical_id: str) -> FunctionSpec:
-    return next(spec for spec in functions(load_template()) if spec.logical_id == logical_id)
-
-
-def context_of(spec: FunctionSpec) -> LambdaContext:
-    """The function's own timeout (300 s): the worker stops early when little time is left."""
-    return LambdaContext(function_name=spec.logical_id, memory_limit_in_mb=spec.memory_size, timeout_seconds=spec.timeout)
-
-
 def receive_job(aws: Resources) -> dict[str, Any] | None:
     answer = boto3.client("sqs").receive_message(
         QueueUrl=aws.queue_urls["SyncQueue"], MaxNumberOfMessages=1, WaitTimeSeconds=0, AttributeNames=["All"]
     )
-    messages = answer.get("Messages", [])
+    messages = [dict(m) for m in answer.get("Messages", [])]
     return messages[0] if messages else None
 
 
@@ -110,7 +102,9 @@ def github() -> Iterator[FakeGitHub]:
 @pytest.fixture
 def integration_id(call_api: ApiCaller, github: FakeGitHub) -> str:
     """A GitHub integration created through the API; its first sync job is on the sync queue."""
-    reply = call_api("POST", "/integrations", "team_a", {"type": "github", "config": github.config().model_dump(mode="json")})
+    reply = call_api(
+        "POST", "/integrations", "team_a", {"type": "github", "config": github.config().model_dump(mode="json")}
+    )
     assert reply.status == 201, reply.text
     github.reset_calls()
     return str(reply.json()["id"])
@@ -227,7 +221,9 @@ def test_a_refused_token_fails_the_integration_without_retry(
     assert status["next_sync_at"] is None
     # and the hourly schedule leaves it alone until its credentials change
     scheduler = spec_of("SchedulerFunction")
-    report = load_handler(scheduler)({"source": "aws.scheduler", "detail-type": "Scheduled Event"}, context_of(scheduler))
+    report = load_handler(scheduler)(
+        {"source": "aws.scheduler", "detail-type": "Scheduled Event"}, context_of(scheduler)
+    )
     assert (report["queued"], report["skipped_failed"]) == (0, 1)
     assert queue_counts(aws) == (0, 0)
 
@@ -256,7 +252,9 @@ def test_a_job_that_keeps_failing_is_retried_three_times_then_dead_lettered(
             # Then each failure is retried after 300 s, the integration still waiting for a first sync
             assert before + OTHER_FAILURE_WAIT_S <= visible_at <= time.time() + OTHER_FAILURE_WAIT_S + 1
             assert status["status"] == "pending"
-            boto3.client("sqs").change_message_visibility(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
+            boto3.client("sqs").change_message_visibility(
+                QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+            )
         else:
             # and after the third retry the integration is failed with the last error
             assert status["status"] == "failed"

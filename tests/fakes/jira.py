@@ -11,14 +11,11 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import ipaddress
-import json
-import socket
 import ssl
 import tempfile
 import threading
 from collections.abc import Mapping
 from functools import cache
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +23,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+
+from tests.fakes.server import FakeServer, nothing_listens
 
 EMAIL = "dev@example.com"
 API_TOKEN = "jira-fake-api-token-4f1d9c"
@@ -60,13 +59,12 @@ def certificate() -> tuple[str, str]:
 
 def closed_url(scheme: str = "https") -> str:
     """A URL on 127.0.0.1 where nothing listens (connection refused)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"{scheme}://127.0.0.1:{port}"
+    return nothing_listens(scheme)
 
 
-class FakeJira:
+class FakeJira(FakeServer):
+    scheme = "https"
+
     def __init__(
         self,
         *,
@@ -85,12 +83,7 @@ class FakeJira:
         self.requests: list[str] = []
         self.failures: list[int] = []
         self.lock = threading.Lock()
-        self.server: ThreadingHTTPServer | None = None
-
-    @property
-    def url(self) -> str:
-        assert self.server is not None
-        return f"https://127.0.0.1:{self.server.server_address[1]}"
+        super().__init__()
 
     @property
     def ca_file(self) -> str:
@@ -135,31 +128,12 @@ class FakeJira:
             return 200, body
         return 404, {"errorMessages": ["No such endpoint in the fake."]}
 
-    def __enter__(self) -> FakeJira:
-        fake = self
+    def respond(self, path: str, headers: Mapping[str, str]) -> tuple[int, Any, Mapping[str, str]]:
+        status, body = self.answer(path, headers.get("authorization"))
+        return status, body, {}
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *_args: Any) -> None:
-                return
-
-            def do_GET(self) -> None:
-                status, body = fake.answer(self.path, self.headers.get("authorization"))
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
+    def tls_context(self) -> ssl.SSLContext:
         cert_file, key_file = certificate()
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(cert_file, key_file)
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        assert self.server is not None
-        self.server.shutdown()
-        self.server.server_close()
+        return context

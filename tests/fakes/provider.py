@@ -12,7 +12,6 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlparse
 
@@ -29,6 +28,7 @@ from agiletrack.adapters.providers.base import (
 from agiletrack.adapters.providers.http import ProviderHttp
 from agiletrack.models.common import iso, parse_iso
 from agiletrack.models.records import RECORD_TYPES, Record
+from tests.fakes.server import FakeServer
 
 
 class TestItem(Record):
@@ -40,7 +40,7 @@ class TestItem(Record):
 RECORD_TYPES.setdefault(TestItem.kind, TestItem)
 
 
-class FakeProvider:
+class FakeProvider(FakeServer):
     """Serves ``GET /items?since=&after=&limit=`` (items ordered by updated_at, then id) and can be told
     to fail: ``fail_next(status, headers, times)``; ``slow_ms`` delays every answer."""
 
@@ -53,7 +53,7 @@ class FakeProvider:
         self.failures: list[tuple[int, dict[str, str]]] = []
         self.slow_ms = 0
         self.lock = threading.Lock()
-        self.server: ThreadingHTTPServer | None = None
+        super().__init__()
 
     def put(self, item_id: str, updated_at: datetime, value: int) -> None:
         self.items[item_id] = {"id": item_id, "updated_at": iso(updated_at), "value": value}
@@ -62,60 +62,27 @@ class FakeProvider:
         with self.lock:
             self.failures.extend([(status, dict(headers or {}))] * times)
 
-    @property
-    def url(self) -> str:
-        assert self.server is not None
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def __enter__(self) -> FakeProvider:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *_args: Any) -> None:
-                return
-
-            def do_GET(self) -> None:
-                fake.requests.append(self.path)
-                if fake.slow_ms:
-                    time.sleep(fake.slow_ms / 1000)
-                with fake.lock:
-                    failure = fake.failures.pop(0) if fake.failures else None
-                if failure:
-                    self._send(failure[0], {"message": "failure as asked"}, failure[1])
-                    return
-                if self.headers.get("authorization") != "Bearer good-token":
-                    self._send(401, {"message": "Bad credentials"})
-                    return
-                query = {k: v[0] for k, v in parse_qs(urlparse(self.path).query).items()}
-                since = query.get("since", "")
-                after = query.get("after", "")
-                limit = int(query.get("limit", "10"))
-                ordered = sorted(fake.items.values(), key=lambda it: (it["updated_at"], it["id"]))
-                start = tuple(after.split("|", 1)) if after else ("", "")
-                chosen = [it for it in ordered if it["updated_at"] >= since and (it["updated_at"], it["id"]) > start]
-                page = chosen[:limit]
-                more = len(chosen) > limit
-                nxt = f"{page[-1]['updated_at']}|{page[-1]['id']}" if page and more else None
-                self._send(200, {"items": page, "next": nxt}, {"x-ratelimit-remaining": "4999"})
-
-            def _send(self, status: int, body: Any, headers: Mapping[str, str] | None = None) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(data)))
-                for k, v in (headers or {}).items():
-                    self.send_header(k, v)
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        assert self.server is not None
-        self.server.shutdown()
-        self.server.server_close()
+    def respond(self, path: str, headers: Mapping[str, str]) -> tuple[int, Any, Mapping[str, str]]:
+        self.requests.append(path)
+        if self.slow_ms:
+            time.sleep(self.slow_ms / 1000)
+        with self.lock:
+            failure = self.failures.pop(0) if self.failures else None
+        if failure:
+            return failure[0], {"message": "failure as asked"}, failure[1]
+        if headers.get("authorization") != "Bearer good-token":
+            return 401, {"message": "Bad credentials"}, {}
+        query = {k: v[0] for k, v in parse_qs(urlparse(path).query).items()}
+        since = query.get("since", "")
+        after = query.get("after", "")
+        limit = int(query.get("limit", "10"))
+        ordered = sorted(self.items.values(), key=lambda it: (it["updated_at"], it["id"]))
+        start = tuple(after.split("|", 1)) if after else ("", "")
+        chosen = [it for it in ordered if it["updated_at"] >= since and (it["updated_at"], it["id"]) > start]
+        page = chosen[:limit]
+        more = len(chosen) > limit
+        nxt = f"{page[-1]['updated_at']}|{page[-1]['id']}" if page and more else None
+        return 200, {"items": page, "next": nxt}, {"x-ratelimit-remaining": "4999"}
 
 
 class TestConfig(BaseModel):

@@ -8,13 +8,12 @@ cannot be reached.
 
 from __future__ import annotations
 
-import json
-import socket
 import threading
 from collections.abc import Iterable, Mapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
+
+from tests.fakes.server import FakeServer, nothing_listens
 
 API_KEY = "trellofakeapikey0123456789abcdef"
 API_TOKEN = "trellofaketoken9f8e7d6c5b4a39281706f5e4d3c2b1a0"
@@ -25,13 +24,10 @@ LISTS = ("60aa00000000000000000001", "60aa00000000000000000002", "60aa0000000000
 
 def closed_url() -> str:
     """A URL on 127.0.0.1 where nothing listens (connection refused)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
+    return nothing_listens("http")
 
 
-class FakeTrello:
+class FakeTrello(FakeServer):
     def __init__(
         self,
         *,
@@ -48,12 +44,7 @@ class FakeTrello:
         self.requests: list[str] = []
         self.failures: list[int] = []
         self.lock = threading.Lock()
-        self.server: ThreadingHTTPServer | None = None
-
-    @property
-    def url(self) -> str:
-        assert self.server is not None
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        super().__init__()
 
     def fail_next(self, status: int, times: int = 1) -> None:
         with self.lock:
@@ -96,28 +87,6 @@ class FakeTrello:
                 return 200, [{"id": i, "name": f"List {n}", "closed": False} for n, i in enumerate(self.boards[board])]
         return 404, "Cannot GET " + url.path
 
-    def __enter__(self) -> FakeTrello:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *_args: Any) -> None:
-                return
-
-            def do_GET(self) -> None:
-                status, body = fake.answer(self.path)
-                is_text = isinstance(body, str)
-                data = body.encode() if is_text else json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("content-type", "text/plain; charset=utf-8" if is_text else "application/json")
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        assert self.server is not None
-        self.server.shutdown()
-        self.server.server_close()
+    def respond(self, path: str, headers: Mapping[str, str]) -> tuple[int, Any, Mapping[str, str]]:
+        status, body = self.answer(path)
+        return status, body, {}

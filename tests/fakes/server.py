@@ -1,0 +1,70 @@
+"""The HTTP plumbing the fake providers share: a threaded server on 127.0.0.1 that answers GETs with
+JSON (or text) from ``respond``, optionally over TLS."""
+
+from __future__ import annotations
+
+import json
+import socket
+import ssl
+import threading
+from collections.abc import Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+def nothing_listens(scheme: str) -> str:
+    """A URL on 127.0.0.1 where nothing listens (connection refused)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"{scheme}://127.0.0.1:{port}"
+
+
+class FakeServer:
+    scheme = "http"
+
+    def __init__(self) -> None:
+        self.server: ThreadingHTTPServer | None = None
+
+    def respond(self, path: str, headers: Mapping[str, str]) -> tuple[int, Any, Mapping[str, str]]:
+        """(status, body, extra headers) for ``GET path``; a ``str`` body is sent as text, anything else as JSON."""
+        raise NotImplementedError
+
+    def tls_context(self) -> ssl.SSLContext | None:
+        return None
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None, "start the fake first (use it as a context manager)"
+        return f"{self.scheme}://127.0.0.1:{self.server.server_address[1]}"
+
+    def __enter__(self) -> Any:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *_args: Any) -> None:
+                return
+
+            def do_GET(self) -> None:
+                status, body, extra = fake.respond(self.path, {k.lower(): v for k, v in self.headers.items()})
+                is_text = isinstance(body, str)
+                data = body.encode() if is_text else json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("content-type", "text/plain; charset=utf-8" if is_text else "application/json")
+                self.send_header("content-length", str(len(data)))
+                for name, value in extra.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        context = self.tls_context()
+        if context is not None:
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        assert self.server is not None
+        self.server.shutdown()
+        self.server.server_close()

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from agiletrack.adapters.aws.teams import team_store
 from agiletrack.domain.teams import authenticate, parse_bearer
-from agiletrack.observability import logger, tracer
+from agiletrack.observability import logger, metrics, tracer
 
 
 class UnauthorizedError(Exception):
@@ -24,12 +25,15 @@ class UnauthorizedError(Exception):
 
 @logger.inject_lambda_context(log_event=False)
 @tracer.capture_lambda_handler
+@metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
     found = authenticate(team_store(), parse_bearer(headers.get("authorization")))
     if found is None:
         logger.info("token refused", extra={"route": event.get("routeKey")})
+        metrics.add_metric(name="TokensRefused", unit=MetricUnit.Count, value=1)
         raise UnauthorizedError
     team_id, team_name = found
     logger.append_keys(team_id=team_id)
+    metrics.add_metric(name="TokensAccepted", unit=MetricUnit.Count, value=1)
     return {"isAuthorized": True, "context": {"team_id": team_id, "team_name": team_name}}

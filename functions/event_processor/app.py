@@ -47,6 +47,7 @@ def _idempotency() -> tuple[Any, IdempotencyConfig]:
 
 def handle_delivery(record: SQSRecord, context: LambdaContext) -> dict[str, Any]:
     message = json.loads(record.body)
+    logger.set_correlation_id(str(message.get("delivery_id") or record.message_id))
     logger.append_keys(integration_id=message.get("integration_id"), delivery_id=message.get("delivery_id"))
     process_once, config = _idempotency()
     config.register_lambda_context(context)

@@ -33,6 +33,7 @@ def _queue_url(record: SQSRecord) -> str:
 
 
 def handle_job(record: SQSRecord, context: LambdaContext) -> dict[str, Any]:
+    logger.set_correlation_id(record.message_id)
     job = SyncJob.model_validate_json(record.body)
     attempt = int(record.attributes.approximate_receive_count or 1)
     logger.append_keys(integration_id=job.integration_id, job_reason=job.reason, attempt=attempt)

@@ -58,7 +58,7 @@ def handle_delivery(record: SQSRecord, context: LambdaContext) -> dict[str, Any]
     return result
 
 
-@logger.inject_lambda_context(log_event=False)
+@logger.inject_lambda_context(log_event=False, clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:

@@ -63,7 +63,7 @@ def handle_job(record: SQSRecord, context: LambdaContext) -> dict[str, Any]:
     return {"outcome": outcome.outcome}
 
 
-@logger.inject_lambda_context(log_event=False)
+@logger.inject_lambda_context(log_event=False, clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:

@@ -15,9 +15,9 @@ from __future__ import annotations
 import multiprocessing
 import random
 from collections import Counter
-from typing import Any
-
+from collections.abc import Callable
 from multiprocessing.connection import Connection
+from typing import Any
 
 
 def _widen_reviews(fake: Any, seed: int, max_reviews: int) -> None:
@@ -88,7 +88,7 @@ def _serve(conn: Connection, options: dict[str, Any]) -> None:
             "shape": _shape(fake),
         }
     )
-    commands = {
+    commands: dict[str, Callable[..., Any]] = {
         "calls": lambda: _calls(fake),
         "reset_calls": fake.reset_calls,
         "touch_pull_requests": fake.touch_pull_requests,

@@ -5,11 +5,10 @@ with the scheduler function's handler (``functions/scheduler/app.py``) instead o
 
 - 10,000 integrations are written straight to the integrations table with ``BatchWriteItem`` (the test's
   ``seed``), as many as a large installation has;
-- while the handler runs, moto's SQS approximate message counts answer 0 (the test's
-  ``without_moto_queue_recount``): moto recomputes them over every stored message on each send, to read
-  one unrelated attribute, so 10,000 sends would cost moto about 50 million message checks. That is a
-  cost of the emulator (SQS keeps those counters), not of the scheduler; the counts are restored before
-  the queue is counted;
+- moto's SQS runs with the local stack's speed fix (``devstack.moto_fixes``): unfixed, moto recomputes its
+  approximate message counts over every stored message on each send, to read one unrelated attribute, so
+  10,000 sends would cost moto about 50 million message checks. That is a cost of the emulator, not of
+  the scheduler;
 - the messages held by moto's sync queue are counted directly afterwards.
 """
 
@@ -27,11 +26,11 @@ TARGET_S = 150.0
 
 
 def run() -> dict[str, Any]:
-    import pytest
     from moto.sqs.models import sqs_backends
 
     from devstack.__main__ import schedule_event
-    from tests.integration.test_scheduler import seed, without_moto_queue_recount
+    from devstack.moto_fixes import apply_sqs_send_fix
+    from tests.integration.test_scheduler import seed
 
     started = time.perf_counter()
     with moto_stack() as resources:
@@ -42,11 +41,10 @@ def run() -> dict[str, Any]:
         handler, spec = function("SchedulerFunction")
         event = schedule_event(spec.schedules[0], resources)
         progress("scheduler: one invocation of the scheduler function")
-        with pytest.MonkeyPatch.context() as patch:
-            without_moto_queue_recount(patch)
-            began = time.perf_counter()
-            report = handler(event, context_for(spec))
-            elapsed = time.perf_counter() - began
+        apply_sqs_send_fix()
+        began = time.perf_counter()
+        report = handler(event, context_for(spec))
+        elapsed = time.perf_counter() - began
         queue_name = resources.queue_urls["SyncQueue"].rsplit("/", 1)[-1]
         backend = sqs_backends[resources.account_id][resources.region]
         held = len(backend.queues[queue_name]._messages)

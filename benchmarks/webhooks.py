@@ -10,8 +10,9 @@ reopened) are sent one at a time to the webhook URL the create answer gave, each
 
 Handler time is what devstack's ``LambdaRuntime.invoke`` reports for each ``WebhooksFunction`` invocation
 (``InvokeResult.duration_ms``: the handler call and the JSON round trip of its answer, as Lambda bills
-it). End-to-end time is what the HTTP client saw (the local API Gateway, the invocation, the answer).
-The event processor's poller runs meanwhile, as on the stack, and takes the deliveries off the queue.
+it). Within it, the ``SendMessage`` to the emulator (``Queues.send_webhook``) is timed too. End-to-end
+time is what the HTTP client saw (the local API Gateway, the invocation, the answer). The event
+processor's poller runs meanwhile, as on the stack, and takes the deliveries off the queue.
 """
 
 from __future__ import annotations
@@ -139,7 +140,13 @@ def _repository(full_name: str) -> dict[str, Any]:
             "archived": False,
             "disabled": False,
             "open_issues_count": 41,
-            "license": {"key": "mit", "name": "MIT License", "spdx_id": "MIT", "url": None, "node_id": "MDc6TGljZW5zZTEz"},
+            "license": {
+                "key": "mit",
+                "name": "MIT License",
+                "spdx_id": "MIT",
+                "url": None,
+                "node_id": "MDc6TGljZW5zZTEz",
+            },
             "allow_forking": True,
             "is_template": False,
             "web_commit_signoff_required": False,
@@ -188,8 +195,17 @@ def pull_request_payload(full_name: str, number: int, action: str, at: datetime,
         "assignees": [],
         "requested_reviewers": [_user("grace", 1002)],
         "requested_teams": [],
-        "labels": [{"id": 1, "node_id": "LA_1", "url": f"{api}/labels/enhancement", "name": "enhancement",
-                    "color": "a2eeef", "default": True, "description": "New feature or request"}],
+        "labels": [
+            {
+                "id": 1,
+                "node_id": "LA_1",
+                "url": f"{api}/labels/enhancement",
+                "name": "enhancement",
+                "color": "a2eeef",
+                "default": True,
+                "description": "New feature or request",
+            }
+        ],
         "milestone": None,
         "draft": draft,
         "commits_url": f"{api}/pulls/{number}/commits",
@@ -197,12 +213,33 @@ def pull_request_payload(full_name: str, number: int, action: str, at: datetime,
         "review_comment_url": f"{api}/pulls/comments{{/number}}",
         "comments_url": f"{api}/issues/{number}/comments",
         "statuses_url": f"{api}/statuses/{sha}",
-        "head": {"label": f"{author['login']}:change-{number}", "ref": f"change-{number}", "sha": sha,
-                 "user": author, "repo": repo},
-        "base": {"label": f"{full_name.split('/')[0]}:main", "ref": "main", "sha": sha[::-1],
-                 "user": repo["owner"], "repo": repo},
-        "_links": {name: {"href": f"{api}/pulls/{number}/{name}"} for name in
-                   ("self", "html", "issue", "comments", "review_comments", "review_comment", "commits", "statuses")},
+        "head": {
+            "label": f"{author['login']}:change-{number}",
+            "ref": f"change-{number}",
+            "sha": sha,
+            "user": author,
+            "repo": repo,
+        },
+        "base": {
+            "label": f"{full_name.split('/', maxsplit=1)[0]}:main",
+            "ref": "main",
+            "sha": sha[::-1],
+            "user": repo["owner"],
+            "repo": repo,
+        },
+        "_links": {
+            name: {"href": f"{api}/pulls/{number}/{name}"}
+            for name in (
+                "self",
+                "html",
+                "issue",
+                "comments",
+                "review_comments",
+                "review_comment",
+                "commits",
+                "statuses",
+            )
+        },
         "author_association": "MEMBER",
         "auto_merge": None,
         "active_lock_reason": None,
@@ -265,6 +302,25 @@ class InvokeTimes:
         runtime.invoke = timed
 
 
+class SendTimes:
+    """Wraps ``Queues.send_webhook`` (the handler's ``SendMessage`` to the emulator) to time each call."""
+
+    def __init__(self) -> None:
+        from agiletrack.adapters.aws.queues import Queues
+
+        self.durations: list[float] = []
+        send = Queues.send_webhook
+
+        def timed(queues: Any, message: dict[str, Any]) -> None:
+            began = time.perf_counter()
+            try:
+                send(queues, message)
+            finally:
+                self.durations.append((time.perf_counter() - began) * 1000)
+
+        Queues.send_webhook = timed  # type: ignore[method-assign,assignment]
+
+
 def _summary(values: list[float]) -> dict[str, float]:
     return {
         "count": len(values),
@@ -303,10 +359,13 @@ def run() -> dict[str, Any]:
 
 
 def _run(stack: Any, github: Any, httpx: Any, started: float) -> dict[str, Any]:
+    import boto3
+
     from agiletrack.adapters.aws.teams import team_store
     from agiletrack.domain import teams
 
     times = InvokeTimes(stack.runtime, "WebhooksFunction")
+    sends = SendTimes()
     team = teams.create_team(team_store(), f"bench-webhooks-{uuid.uuid4().hex[:6]}")
     auth = {"Authorization": f"Bearer {team.token}"}
     with httpx.Client(base_url=stack.api_url, timeout=30.0) as client:
@@ -344,6 +403,7 @@ def _run(stack: Any, github: Any, httpx: Any, started: float) -> dict[str, Any]:
         for i in range(WARMUP):
             send(i)
         times.durations.clear()
+        sends.durations.clear()
         end_to_end: list[float] = []
         statuses: dict[int, int] = {}
         for i in range(WARMUP, WARMUP + DELIVERIES):
@@ -351,18 +411,28 @@ def _run(stack: Any, github: Any, httpx: Any, started: float) -> dict[str, Any]:
             statuses[code] = statuses.get(code, 0) + 1
             end_to_end.append(elapsed)
         handler = list(times.durations)
+        send_message = list(sends.durations)
 
         bad_body = json.dumps(pull_request_payload(github.repository, 1, "edited", now, rng)).encode()
         bad_headers = signed_headers("not-the-secret", bad_body)
         wrong_signature = client.post(path, content=bad_body, headers=bad_headers).status_code
 
+        sqs = boto3.client("sqs")
+        queue_url = stack.resources.queue_urls["WebhookQueue"]
+
         def drained() -> bool:
-            status = client.get(f"/integrations/{integration_id}/status", headers=auth).json()
-            return int(status["webhooks"]["received_24h"]) >= WARMUP + DELIVERIES + 1
+            attributes = sqs.get_queue_attributes(
+                QueueUrl=queue_url,
+                AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+            )["Attributes"]
+            return sum(int(v) for v in attributes.values()) == 0
 
         progress("webhooks: waiting for the event processor to take every delivery")
-        processed = _wait_for(drained, 180, interval=1.0)
+        waited = time.perf_counter()
+        processed = _wait_for(drained, 120, interval=0.5)
+        drain_s = time.perf_counter() - waited
         status = client.get(f"/integrations/{integration_id}/status", headers=auth).json()
+        processed = processed and int(status["webhooks"]["received_24h"]) >= WARMUP + DELIVERIES + 1
 
     handler_summary = _summary(handler)
     return {
@@ -374,9 +444,14 @@ def _run(stack: Any, github: Any, httpx: Any, started: float) -> dict[str, Any]:
         "handler_errors": times.errors,
         "handler": handler_summary,
         "end_to_end": _summary(end_to_end),
+        "send_message": _summary(send_message),
+        "handler_without_send": _summary([h - m for h, m in zip(handler, send_message, strict=False)])
+        if len(send_message) == len(handler)
+        else None,
         "event_processor_invocations": len(times.other.get("EventProcessorFunction", [])),
         "wrong_signature_status": wrong_signature,
         "processed_all": processed,
+        "drain_s": round(drain_s, 1),
         "webhook_status": status.get("webhooks"),
         "target_median_ms": TARGET_MEDIAN_MS,
         "passed": handler_summary["median_ms"] < TARGET_MEDIAN_MS

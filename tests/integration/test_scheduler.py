@@ -7,7 +7,6 @@ import time
 from typing import Any
 
 import boto3
-import pytest
 
 from agiletrack.adapters.aws import clients
 from agiletrack.adapters.aws.dynamo import to_item
@@ -17,6 +16,7 @@ from agiletrack.domain.scheduling import schedule_all
 from agiletrack.models.common import utcnow
 from agiletrack.models.integrations import Integration
 from agiletrack.settings import get_settings
+from devstack.moto_fixes import apply_sqs_send_fix
 
 
 def seed(count: int, *, failed_every: int = 0) -> None:
@@ -82,29 +82,14 @@ def test_jobs_carry_the_integration_and_a_spread_delay(aws: Any) -> None:
     assert all(b["reason"] == "scheduled" and b["integration_id"].startswith("int_") for b in bodies)
 
 
-def without_moto_queue_recount(monkeypatch: pytest.MonkeyPatch) -> None:
-    """moto's SQS recomputes its approximate message counts over every stored message on each
-    ``SendMessage`` (to read one unrelated attribute), so sending 10,000 messages costs moto about
-    50 million message checks: a test of moto, not of us. While the scheduler sends, the three counts
-    answer 0; they are restored (and exact) before the test counts the queue."""
-    from moto.sqs.models import Queue
-
-    for name in (
-        "approximate_number_of_messages",
-        "approximate_number_of_messages_not_visible",
-        "approximate_number_of_messages_delayed",
-    ):
-        monkeypatch.setattr(Queue, name, property(lambda _self: 0))
-
-
 def test_ten_thousand_integrations_in_one_run(aws: Any, record_property: Any) -> None:
     seed(10_000)
 
-    with pytest.MonkeyPatch.context() as patch:
-        without_moto_queue_recount(patch)
-        started = time.perf_counter()
-        report = schedule_all(integration_store(), queues())
-        elapsed = time.perf_counter() - started
+    # moto's SendMessage otherwise recounts every stored message on each send (see devstack.moto_fixes).
+    apply_sqs_send_fix()
+    started = time.perf_counter()
+    report = schedule_all(integration_store(), queues())
+    elapsed = time.perf_counter() - started
 
     record_property("scheduler_10k_seconds", round(elapsed, 2))
     print(f"\nscheduler: 10,000 integrations enqueued in {elapsed:.1f} s against moto")

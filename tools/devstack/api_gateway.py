@@ -412,6 +412,8 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    """Headers and body go out in two sends; without TCP_NODELAY each answer waits for a delayed ACK."""
     server: _Server
 
     def _serve(self) -> None:

@@ -245,9 +245,9 @@ def _scheduler_section(result: dict[str, Any]) -> list[str]:
         f"after {_n(result['integrations'])} integrations were written with `BatchWriteItem` ({result['seed_s']} s, "
         "not counted). Jobs go out with `SendMessageBatch`, 10 per call, each with a random delay of up to 15 minutes.",
         "- As in `tests/integration/test_scheduler.py` and the local stack, moto's SQS runs with "
-        "`devstack.moto_fixes`: unfixed, moto recomputes its approximate message counts over every stored message on each send, to read one "
-        "unrelated attribute, which would make 10,000 sends cost about 50 million message checks in the emulator. "
-        "The messages moto holds are counted afterwards.",
+        "`devstack.moto_fixes`: unfixed, moto recomputes its approximate message counts over every "
+        "stored message on each send, to read one unrelated attribute, which would make 10,000 sends "
+        "cost about 50 million message checks in the emulator. The messages moto holds are counted afterwards.",
         f"- Target: all queued in one run, well inside the timeout (< {result['target_s']:.0f} s, the test's bound): "
         f"**{_verdict(result['passed'])}**.",
         "",

@@ -16,6 +16,7 @@ from agiletrack.adapters.aws.integrations import integration_store
 from agiletrack.adapters.aws.queues import queues
 from agiletrack.adapters.aws.records import record_store
 from agiletrack.adapters.aws.secrets import secret_store
+from agiletrack.adapters.providers.registry import adapter_for
 from agiletrack.domain.jobs import SyncJob
 from agiletrack.domain.sync import SyncEngine
 from agiletrack.models.common import new_id, utcnow
@@ -304,3 +305,30 @@ def test_a_job_asked_for_before_the_last_successful_sync_started_is_coalesced(
 
     assert outcome.outcome == "coalesced"
     assert len(provider.requests) == requests
+
+
+def test_a_provider_without_a_sync_adapter_is_skipped_once_with_a_clear_reason(
+    aws: Any, provider: FakeProvider, make_integration: Any
+) -> None:
+    """Jira and Trello credentials are validated and kept before their sync exists: their jobs must not
+    churn through retries into the dead-letter queue."""
+    integration = make_integration(provider.url)
+    sync = SyncEngine(
+        integrations=integration_store(),
+        records=record_store(),
+        secrets=secret_store(),
+        queues=queues(),
+        adapter_for=adapter_for,
+        backfill_days=30,
+        lease_ttl=LEASE,
+    )
+
+    outcome = sync.run(SyncJob.new(integration.id, "created"), owner="m1", attempt=1, remaining_ms=PLENTY)
+
+    assert outcome.outcome == "skipped"
+    assert outcome.retry.action == "done"
+    after = integration_store().get(integration.id)
+    assert after is not None
+    assert after.status == "pending"
+    assert after.last_error is not None
+    assert "not available yet" in after.last_error.message

@@ -1,4 +1,4 @@
-"""The provider registry: one cached adapter per provider, ``NotFound`` for the others."""
+"""The provider registry: one cached adapter per provider, ``UnsupportedProvider`` for the others."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 
 from agiletrack.adapters.providers.github import GitHubAdapter
 from agiletrack.adapters.providers.registry import adapter_for, providers
-from agiletrack.errors import NotFound
+from agiletrack.errors import UnsupportedProvider
 
 
 def test_github_is_served_by_one_cached_adapter() -> None:
@@ -19,5 +19,5 @@ def test_github_is_served_by_one_cached_adapter() -> None:
 
 
 def test_an_unknown_provider_is_not_found() -> None:
-    with pytest.raises(NotFound):
+    with pytest.raises(UnsupportedProvider):
         adapter_for("gitlab")

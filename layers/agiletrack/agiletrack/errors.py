@@ -38,6 +38,14 @@ class Unauthorized(AgileTrackError):
     status = 401
 
 
+class UnsupportedProvider(AgileTrackError):
+    """A provider whose sync, webhooks or metrics this version does not have yet (its credentials can
+    still be validated and kept)."""
+
+    code = "provider_not_supported"
+    status = 422
+
+
 class PayloadTooLarge(AgileTrackError):
     code = "payload_too_large"
     status = 413

@@ -21,7 +21,7 @@ from typing import Any, Literal
 from agiletrack.adapters.providers.base import ProviderAdapter, PullContext, PullPage
 from agiletrack.domain.jobs import SyncJob
 from agiletrack.domain.ports import IntegrationStore, Queues, RecordStore, SecretStore
-from agiletrack.errors import AuthError, RateLimitError
+from agiletrack.errors import AuthError, RateLimitError, UnsupportedProvider
 from agiletrack.models.common import utcnow
 from agiletrack.models.integrations import Integration, LastError, LastSync
 from agiletrack.observability import logger
@@ -113,6 +113,15 @@ class SyncEngine:
             # A sync that started after this job was asked for has covered it.
             logger.info("job already covered by a later sync; coalesced", extra={"integration_id": integration.id})
             return SyncOutcome("coalesced")
+        try:
+            self.adapter_for(integration.type)
+        except UnsupportedProvider as exc:
+            # Credentials are kept and validated; there is nothing to pull yet. Say so once, no retry.
+            now = self.clock()
+            self.integrations.update(
+                integration.id, {"last_error": LastError(at=now, kind="other", message=exc.message)}
+            )
+            return SyncOutcome("skipped")
         started = self.clock()
         if not self.integrations.acquire_lease(integration.id, owner, started, ttl=self.lease_ttl):
             logger.info("a sync is already running; job coalesced", extra={"integration_id": integration.id})

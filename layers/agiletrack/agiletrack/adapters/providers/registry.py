@@ -11,7 +11,7 @@ import importlib
 from typing import cast
 
 from agiletrack.adapters.providers.base import ProviderAdapter
-from agiletrack.errors import NotFound
+from agiletrack.errors import UnsupportedProvider
 
 _ADAPTERS: dict[str, str] = {
     "github": "agiletrack.adapters.providers.github:GitHubAdapter",
@@ -24,7 +24,7 @@ def providers() -> tuple[str, ...]:
 
 
 def adapter_for(provider: str) -> ProviderAdapter:
-    """The (cached) adapter of ``provider``; ``NotFound`` for a provider nobody registered."""
+    """The (cached) adapter of ``provider``; ``UnsupportedProvider`` for a provider nobody registered."""
     return _adapter(provider)
 
 
@@ -32,7 +32,10 @@ def adapter_for(provider: str) -> ProviderAdapter:
 def _adapter(provider: str) -> ProviderAdapter:
     target = _ADAPTERS.get(provider)
     if target is None:
-        raise NotFound(f"No adapter for provider {provider!r}.", details={"providers": list(_ADAPTERS)})
+        raise UnsupportedProvider(
+            f"Syncing, webhooks and metrics for {provider!r} are not available yet.",
+            details={"providers": list(_ADAPTERS)},
+        )
     module_name, _, class_name = target.partition(":")
     adapter_class = getattr(importlib.import_module(module_name), class_name)
     return cast(ProviderAdapter, adapter_class())

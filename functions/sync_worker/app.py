@@ -28,10 +28,6 @@ class RetryLater(Exception):
     """Marks the record failed so SQS retries it after the visibility timeout we set."""
 
 
-def _queue_url(record: SQSRecord) -> str:
-    return queues().sync_url
-
-
 def handle_job(record: SQSRecord, context: LambdaContext) -> dict[str, Any]:
     logger.set_correlation_id(record.message_id)
     job = SyncJob.model_validate_json(record.body)
@@ -58,7 +54,7 @@ def handle_job(record: SQSRecord, context: LambdaContext) -> dict[str, Any]:
         },
     )
     if outcome.retry.action == "retry":
-        queues().delay_retry(_queue_url(record), record.receipt_handle, outcome.retry.delay_seconds)
+        queues().delay_retry(queues().sync_url, record.receipt_handle, outcome.retry.delay_seconds)
         raise RetryLater(f"{outcome.outcome}; retry in {outcome.retry.delay_seconds} s")
     return {"outcome": outcome.outcome}
 

@@ -7,6 +7,7 @@ created). Processing happens in the event processor, from the queue.
 from __future__ import annotations
 
 import base64
+import json
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -47,7 +48,7 @@ def receive(provider: str, integration_id: str) -> Response[str]:
     return Response(
         status_code=202,
         content_type=JSON,
-        body=f'{{"accepted": true, "delivery_id": "{accepted.delivery_id}"}}',
+        body=json.dumps({"accepted": True, "delivery_id": accepted.delivery_id}),
     )
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -34,6 +35,7 @@ SQS_INLINE_LIMIT = 200 * 1024
 """Messages above this go through S3 (SQS takes 256 KiB; headers and base64 need room)."""
 INTEGRATION_CACHE_SECONDS = 60.0
 KEPT_HEADERS_EXCLUDED = frozenset({"authorization", "cookie"})
+_DELIVERY_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
 @dataclass(frozen=True)
@@ -104,7 +106,9 @@ class WebhookIntake:
             if self.on_rejected is not None:
                 self.on_rejected(integration.id)
             raise Unauthorized("The webhook signature is missing or does not match.")
-        delivery_id = adapter.delivery_id(delivery) or hashlib.sha256(body).hexdigest()
+        # The provider's id when it is a sane token (it keys de-duplication); else the body's hash.
+        given = adapter.delivery_id(delivery) or ""
+        delivery_id = given if _DELIVERY_ID.match(given) else hashlib.sha256(body).hexdigest()
         message: dict[str, Any] = {
             "integration_id": integration.id,
             "provider": provider,

@@ -166,7 +166,7 @@ def _webhook_section(result: dict[str, Any]) -> list[str]:
         *(
             [
                 [
-                    "&nbsp;&nbsp;of which `SendMessage` to moto's SQS (same process)",
+                    "&nbsp;&nbsp;of which `SendMessage` to moto's SQS (its own process)",
                     f"{result['send_message']['median_ms']} ms",
                     f"{result['send_message']['p90_ms']} ms",
                     f"{result['send_message']['p99_ms']} ms",
@@ -209,13 +209,11 @@ def _webhook_section(result: dict[str, Any]) -> list[str]:
         f"while sending; the queue was empty {result.get('drain_s', '?')} s after the last one; all processed: "
         f"{result['processed_all']}); the status then counted "
         f"{status.get('received_24h')} received, {status.get('rejected_24h')} rejected.",
-        "- Handler time includes the `SendMessage` to moto's SQS, which runs in the same process, and shares that "
-        "process (one interpreter lock, two cores) with the event processor working through the deliveries "
-        "meanwhile; on Lambda each function has its own CPU.",
-        "- End-to-end time adds the local API Gateway. Its HTTP server writes the headers and the body of an answer "
-        "in two sends without `TCP_NODELAY`, so most answers wait for the client's delayed ACK (about 40 ms): a "
-        "local-stack artefact, not part of the handler (`disable_nagle_algorithm = True` on the handler class of "
-        "`tools/devstack/api_gateway.py` would remove it).",
+        "- Handler time includes the `SendMessage` to moto's server, a process of its own that the event processor "
+        "keeps busy meanwhile (two cores for the client, the functions, moto and the processor); our own code is "
+        "the row without that call.",
+        "- End-to-end time adds the local API Gateway (which sets `TCP_NODELAY`, so answers do not wait for a "
+        "delayed ACK).",
         "",
     ]
 

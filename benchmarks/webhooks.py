@@ -429,7 +429,7 @@ def _run(stack: Any, github: Any, httpx: Any, started: float) -> dict[str, Any]:
 
         progress("webhooks: waiting for the event processor to take every delivery")
         waited = time.perf_counter()
-        processed = _wait_for(drained, 120, interval=0.5)
+        processed = _wait_for(drained, 300, interval=0.5)
         drain_s = time.perf_counter() - waited
         status = client.get(f"/integrations/{integration_id}/status", headers=auth).json()
         processed = processed and int(status["webhooks"]["received_24h"]) >= WARMUP + DELIVERIES + 1

@@ -9,7 +9,6 @@ from collections.abc import Mapping
 from datetime import timedelta
 from functools import cache
 
-import httpx
 from pydantic import BaseModel
 
 from agiletrack.adapters.aws.blobs import blob_store
@@ -26,7 +25,6 @@ from agiletrack.domain.integrations import IntegrationService
 from agiletrack.domain.metrics_service import MetricsService
 from agiletrack.domain.sync import SyncEngine
 from agiletrack.domain.webhooks import EventProcessor, WebhookIntake
-from agiletrack.errors import ProviderError
 from agiletrack.settings import get_settings
 
 VALIDATION_TIMEOUT_SECONDS = 5.0
@@ -38,10 +36,7 @@ SYNC_LEASE = timedelta(minutes=6)
 def _github_validator(config: BaseModel, credentials: Mapping[str, str]) -> ValidationInfo:
     """GitHub validates through its adapter (Jira and Trello through their validators until their
     adapters arrive)."""
-    try:
-        return adapter_for("github").validate(config, credentials)
-    except httpx.HTTPError as exc:  # anything ProviderHttp does not already classify
-        raise ProviderError(f"GitHub could not be reached ({type(exc).__name__}).") from exc
+    return adapter_for("github").validate(config, credentials)
 
 
 @cache

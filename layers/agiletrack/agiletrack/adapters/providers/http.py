@@ -22,7 +22,7 @@ import httpx
 
 from agiletrack.adapters.providers.base import ApiStats
 from agiletrack.adapters.providers.urls import check_provider_url
-from agiletrack.errors import AuthError, RateLimitError, TransientProviderError
+from agiletrack.errors import AuthError, ProviderError, RateLimitError, TransientProviderError
 from agiletrack.observability import logger
 from agiletrack.settings import get_settings
 
@@ -111,6 +111,9 @@ class ProviderHttp:
                 self._backoff(attempt, reason=type(exc).__name__)
                 attempt += 1
                 continue
+            except httpx.HTTPError as exc:  # a bad URL, an unsupported scheme, a broken answer: not transient
+                self._count(started)
+                raise ProviderError(f"The provider could not be reached: {type(exc).__name__}.") from exc
             self._count(started)
             if response.status_code in TRANSIENT_STATUS:
                 if attempt >= self.transient_retries:

@@ -45,19 +45,16 @@ class JiraValidator:
         if not isinstance(config, JiraConfig):
             raise TypeError(f"JiraValidator needs a JiraConfig, not {type(config).__name__}")
         token = credentials.get("api_token") or config.api_token
-        try:
-            with ProviderHttp(
-                config.root,
-                headers={"Accept": "application/json"},
-                auth=(config.email, token),
-                timeout=self.timeout,
-                transient_retries=self.transient_retries,
-                transport=self.transport,
-                sleep=self.sleep,
-            ) as http:
-                return self._check(http, config)
-        except httpx.HTTPError as exc:  # anything ProviderHttp does not already classify
-            raise ProviderError(f"Jira at {config.root} could not be reached ({type(exc).__name__}).") from exc
+        with ProviderHttp(
+            config.root,
+            headers={"Accept": "application/json"},
+            auth=(config.email, token),
+            timeout=self.timeout,
+            transient_retries=self.transient_retries,
+            transport=self.transport,
+            sleep=self.sleep,
+        ) as http:
+            return self._check(http, config)
 
     def _check(self, http: ProviderHttp, config: JiraConfig) -> ValidationInfo:
         try:

@@ -75,19 +75,16 @@ class TrelloValidator:
             raise TypeError(f"TrelloValidator needs a TrelloConfig, not {type(config).__name__}")
         key = credentials.get("api_key") or config.api_key
         token = credentials.get("api_token") or config.api_token
-        try:
-            with ProviderHttp(
-                self.api_root,
-                headers={"Accept": "application/json"},
-                params={"key": key, "token": token},
-                timeout=self.timeout,
-                transient_retries=self.transient_retries,
-                transport=self.transport,
-                sleep=self.sleep,
-            ) as http:
-                return self._check(http, config)
-        except httpx.HTTPError as exc:  # anything ProviderHttp does not already classify
-            raise ProviderError(f"Trello could not be reached ({type(exc).__name__}).") from exc
+        with ProviderHttp(
+            self.api_root,
+            headers={"Accept": "application/json"},
+            params={"key": key, "token": token},
+            timeout=self.timeout,
+            transient_retries=self.transient_retries,
+            transport=self.transport,
+            sleep=self.sleep,
+        ) as http:
+            return self._check(http, config)
 
     def _check(self, http: ProviderHttp, config: TrelloConfig) -> ValidationInfo:
         try:

@@ -7,10 +7,7 @@ import json
 import math
 import os
 import platform
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from importlib import metadata
@@ -77,44 +74,24 @@ def moto_stack() -> Iterator[Any]:
         os.environ.update(saved)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @contextmanager
 def moto_server(log_name: str) -> Iterator[Any]:
-    """moto's server in a process of its own on 127.0.0.1 (as the local stack's emulator, but out of this
-    process), the template's resources created in it, and this process's boto3 pointed at it."""
+    """moto's server in a process of its own (the local stack's ``MotoProcess``), the template's resources
+    created in it, and this process's boto3 pointed at it."""
     import boto3
 
     from devstack.lambda_runtime import clear_agiletrack_caches
+    from devstack.moto_server import MotoProcess
     from devstack.template import DEFAULT_REGION, create_resources, load_template, stack_environment
 
-    port = free_port()
-    LOG_DIR.mkdir(parents=True, exist_ok=True)
-    with (LOG_DIR / f"{log_name}.log").open("wb") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    server = MotoProcess(log_path=LOG_DIR / f"{log_name}.log")
+    server.start()
     saved = dict(os.environ)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"moto's server did not start; see {LOG_DIR / log_name}.log") from None
-                time.sleep(0.1)
         for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
             os.environ.pop(name, None)
         os.environ.update(DUMMY_AWS_ENV)
-        os.environ["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{port}"
+        os.environ["AWS_ENDPOINT_URL"] = server.endpoint
         template = load_template()
         resources = create_resources(boto3.Session(region_name=DEFAULT_REGION), template=template)
         os.environ.update(stack_environment(template, resources))
@@ -124,12 +101,7 @@ def moto_server(log_name: str) -> Iterator[Any]:
         clear_agiletrack_caches()
         os.environ.clear()
         os.environ.update(saved)
-        server.terminate()
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        server.stop()
 
 
 def function(logical_id: str) -> tuple[Any, Any]:

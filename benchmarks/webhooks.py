@@ -27,7 +27,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from benchmarks.common import LOG_DIR, free_port, progress, quantile
+from benchmarks.common import LOG_DIR, progress, quantile
+from devstack.moto_server import free_port
 
 DELIVERIES = 1_000
 WARMUP = 20

@@ -29,7 +29,8 @@ import pytest
 
 from agiletrack.adapters.providers.github.webhooks import sign
 from agiletrack.settings import Settings
-from tests.e2e.conftest import REPO_ROOT, LocalStack, free_port
+from devstack.moto_server import free_port
+from tests.e2e.conftest import REPO_ROOT, LocalStack
 from tests.fakes.github import FakeCommit, FakeGitHub, FakeIssue, FakePullRequest, FakeReview
 
 pytestmark = pytest.mark.e2e

@@ -8,7 +8,6 @@ import logging
 import os
 import signal
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -21,6 +20,7 @@ from typing import Any
 
 from devstack.api_gateway import ApiGateway
 from devstack.lambda_runtime import LambdaRuntime, clear_agiletrack_caches
+from devstack.moto_server import MotoProcess
 from devstack.sqs_poller import SqsPoller
 from devstack.template import (
     DEFAULT_PREFIX,
@@ -107,55 +107,11 @@ def _check_port_free(host: str, port: int) -> None:
             raise OSError(f"port {port} on {host} is in use; pass another with --port/--aws-port") from error
 
 
-class MotoProcess:
-    """moto's server in a process of its own, as AWS is another machine: the emulator's work does not
-    compete with the functions for this interpreter's lock."""
-
-    def __init__(self, host: str, port: int) -> None:
-        self.host = host
-        self.port = port or _free_port(host)
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self, timeout: float = 30.0) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "devstack.moto_server", "-H", self.host, "-p", str(self.port)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"moto's server exited at start (code {self.process.returncode})")
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-                if probe.connect_ex((self.host, self.port)) == 0:
-                    return
-            time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"moto's server did not listen on {self.host}:{self.port} within {timeout:.0f} s")
-
-    def stop(self) -> None:
-        if self.process is None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=3)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=2)
-        self.process = None
-
-
-def _free_port(host: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])
-
-
 def _start_moto(host: str, port: int) -> tuple[MotoProcess, str]:
     _check_port_free(host, port)
     server = MotoProcess(host, port)
     server.start()
-    return server, f"http://{server.host}:{server.port}"
+    return server, server.endpoint
 
 
 def _add_layers_to_path(template: dict[str, Any], root: Path) -> None:

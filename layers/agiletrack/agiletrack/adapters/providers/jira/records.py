@@ -25,6 +25,7 @@ from agiletrack.models.records import Record
 
 StatusCategory = Literal["new", "indeterminate", "done"]
 HistoryField = Literal["status", "sprint", "estimate", "resolution"]
+SprintState = Literal["future", "active", "closed"]
 
 
 class JiraChange(BaseModel):
@@ -84,7 +85,7 @@ class JiraSprint(Record):
     id: str
     """The sprint id as a string (Jira's is a number)."""
     name: str
-    state: Literal["future", "active", "closed"]
+    state: SprintState
     start: UtcDatetime | None = None
     end: UtcDatetime | None = None
     """The planned end."""

@@ -28,6 +28,12 @@ class ValidationFailed(AgileTrackError):
     status = 422
 
 
+class CredentialsRequired(ValidationFailed):
+    """A change that sends the stored credentials somewhere new (another host) must carry them again."""
+
+    code = "credentials_required"
+
+
 class Conflict(AgileTrackError):
     code = "conflict"
     status = 409

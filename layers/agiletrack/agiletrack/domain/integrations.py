@@ -20,17 +20,19 @@ import secrets as random_secrets
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ValidationError
 
 from agiletrack.domain.jobs import JobReason, SyncJob
 from agiletrack.domain.ports import IntegrationStore, MetricsCache, Queues, RecordStore, SecretStore
 from agiletrack.domain.status import STATUS_WINDOW, IntegrationStatusView, build_status
-from agiletrack.errors import Conflict, NotFound, ProviderError, ValidationFailed
+from agiletrack.errors import Conflict, CredentialsRequired, NotFound, ProviderError, ValidationFailed
 from agiletrack.models.common import new_id, utcnow
 from agiletrack.models.integrations import (
     CONFIG_MODELS,
     CREDENTIAL_FIELDS,
+    CREDENTIAL_URL_FIELDS,
     MASK,
     Integration,
     IntegrationList,
@@ -110,6 +112,37 @@ def parse_config(kind: str, data: Mapping[str, Any]) -> BaseModel:
     details = [{"field": f"config.{field}", "reason": reason} for field, reason in problems]
     summary = "; ".join(f"{d['field']}: {d['reason']}" for d in details[:5])
     raise ValidationFailed(f"Invalid request: {summary}", details=details)
+
+
+def url_origin(url: object) -> tuple[str, str, int | None]:
+    """(scheme, host, port) of a URL, the port filled in for http and https: where a request really goes."""
+    parts = urlsplit(str(url or ""))
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return scheme, (parts.hostname or "").lower(), port or {"https": 443, "http": 80}.get(scheme)
+
+
+def require_credentials_for_moved_urls(
+    kind: str, old_public: Mapping[str, Any], new_public: Mapping[str, Any], given: Mapping[str, Any], stored: set[str]
+) -> None:
+    """``CredentialsRequired`` when a URL the credentials are sent to moves to another origin and the request
+    does not give every stored credential again (``********`` does not count): a stored credential is never
+    sent to a host it was not given for."""
+    moved = [f for f in CREDENTIAL_URL_FIELDS[kind] if url_origin(old_public.get(f)) != url_origin(new_public.get(f))]
+    if not moved:
+        return
+    missing = [f for f in CREDENTIAL_FIELDS[kind] if f in stored and given.get(f) in (None, MASK)]
+    if missing:
+        where = ", ".join(moved)
+        raise CredentialsRequired(
+            f"Changing the host of {where} needs the credentials again: give {', '.join(missing)} in this request.",
+            details=[
+                {"field": f"config.{f}", "reason": f"required when {where} moves to another host"} for f in missing
+            ],
+        )
 
 
 def _split(kind: str, config: BaseModel) -> tuple[dict[str, Any], dict[str, str]]:
@@ -224,6 +257,7 @@ class IntegrationService:
                 merged[field] = value
             config = parse_config(kind, merged)
             public, credentials = _split(kind, config)
+            require_credentials_for_moved_urls(kind, integration.config, public, patch.config, set(old_credentials))
             identity = IDENTITY_FIELDS.get(kind, ())
             credentials_changed = credentials != old_credentials or any(
                 public.get(f) != integration.config.get(f) for f in identity

@@ -122,3 +122,37 @@ def test_a_new_path_on_the_same_origin_keeps_the_stored_token(call_api: ApiCalle
     assert reply.status == 200, reply.text
     assert reply.json()["config"]["api_url"] == github.enterprise_api_url
     assert _stored_credentials(created["id"]) == {"token": github.token}
+
+
+@pytest.mark.parametrize("field", ["api_url", "server_url"])
+def test_a_provider_url_with_a_password_is_refused_and_not_echoed(
+    call_api: ApiCaller, github: FakeGitHub, attacker: AuthRecorder, field: str
+) -> None:
+    host = attacker.url.split("://", 1)[1]
+    if field == "api_url":
+        config: dict[str, Any] = {**github.config().model_dump(mode="json"), "api_url": f"http://u:s3cr3t@{host}"}
+        body = {"type": "github", "config": config}
+    else:
+        config = {"server_url": f"http://u:s3cr3t@{host}", "email": "a@b.c", "api_token": "t", "project_key": "ENG"}
+        body = {"type": "jira", "config": config}
+
+    reply = call_api("POST", "/integrations", "team_a", body)
+
+    assert reply.status == 422, reply.text
+    assert [d["field"] for d in reply.json()["error"]["details"]] == [f"config.{field}"]
+    assert "s3cr3t" not in reply.text
+    assert attacker.seen == []
+
+
+class PlainHttpJira(FakeJira):
+    scheme = "http"
+
+    def tls_context(self) -> None:  # type: ignore[override]
+        return None
+
+
+def test_local_mode_accepts_an_http_loopback_jira_site(call_api: ApiCaller, aws: Resources) -> None:
+    with PlainHttpJira() as jira:
+        created = _create(call_api, {"type": "jira", "config": jira.config()})
+        assert created["config"]["server_url"].startswith("http://127.0.0.1:")
+        assert jira.requests[0] == "/rest/api/3/myself"

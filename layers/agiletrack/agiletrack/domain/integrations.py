@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ValidationError
 
+from agiletrack.deadline import time_limit
 from agiletrack.domain.jobs import JobReason, SyncJob
 from agiletrack.domain.ports import IntegrationStore, MetricsCache, Queues, RecordStore, SecretStore
 from agiletrack.domain.status import STATUS_WINDOW, IntegrationStatusView, build_status
@@ -65,6 +66,8 @@ _CREDENTIAL_TEXT = re.compile(r"^[\x21-\x7e]+$")
 """Tokens, keys and secrets of all three providers are printable ASCII without spaces; anything else could
 never authenticate and must not reach an HTTP header."""
 MAX_ID_LENGTH = 100
+VALIDATION_SECONDS = 20.0
+"""One limit over all of a validation's provider requests, retries and waits: inside API Gateway's 29 s."""
 """Ids are ``int_`` and 16 hex digits; anything much longer is answered 404 without a read."""
 
 
@@ -164,6 +167,7 @@ class IntegrationService:
         record_kinds: Iterable[str] | None = None,
         clock: Callable[[], datetime] = utcnow,
         new_webhook_secret: Callable[[], str] = lambda: random_secrets.token_hex(WEBHOOK_SECRET_BYTES),
+        validation_seconds: float = VALIDATION_SECONDS,
     ) -> None:
         self.integrations = integrations
         self.records = records
@@ -174,6 +178,7 @@ class IntegrationService:
         self._record_kinds = tuple(record_kinds) if record_kinds is not None else None
         self.clock = clock
         self.new_webhook_secret = new_webhook_secret
+        self.validation_seconds = validation_seconds
 
     @property
     def record_kinds(self) -> tuple[str, ...]:
@@ -353,7 +358,8 @@ class IntegrationService:
         validator = self.validators.get(kind)
         if validator is None:
             raise ProviderError(f"{kind} credentials cannot be checked right now; try again later.")
-        validator(config, credentials)
+        with time_limit(self.validation_seconds):  # the provider client keeps it (ProviderTimeout, 502)
+            validator(config, credentials)
 
     def _queue(self, integration_id: str, reason: JobReason) -> bool:
         now = self.clock()

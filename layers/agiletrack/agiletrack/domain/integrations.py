@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import secrets as random_secrets
+import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -66,6 +67,10 @@ _CREDENTIAL_TEXT = re.compile(r"^[\x21-\x7e]+$")
 """Tokens, keys and secrets of all three providers are printable ASCII without spaces; anything else could
 never authenticate and must not reach an HTTP header."""
 MAX_ID_LENGTH = 100
+SECRET_LEASE = timedelta(seconds=30)
+"""How long one secret write may hold the lease (a read and a write: well under a second)."""
+SECRET_LEASE_WAITS = (0.05, 0.1, 0.2, 0.4, 0.8, 1.0, 1.0, 1.0)
+"""Waits between tries for a lease another writer holds (about 4.5 s in all), then 409."""
 VALIDATION_SECONDS = 20.0
 """One limit over all of a validation's provider requests, retries and waits: inside API Gateway's 29 s."""
 """Ids are ``int_`` and 16 hex digits; anything much longer is answered 404 without a read."""
@@ -168,6 +173,7 @@ class IntegrationService:
         clock: Callable[[], datetime] = utcnow,
         new_webhook_secret: Callable[[], str] = lambda: random_secrets.token_hex(WEBHOOK_SECRET_BYTES),
         validation_seconds: float = VALIDATION_SECONDS,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.integrations = integrations
         self.records = records
@@ -179,6 +185,7 @@ class IntegrationService:
         self.clock = clock
         self.new_webhook_secret = new_webhook_secret
         self.validation_seconds = validation_seconds
+        self.sleep = sleep
 
     @property
     def record_kinds(self) -> tuple[str, ...]:
@@ -272,7 +279,7 @@ class IntegrationService:
             if config_changed:
                 self._try(kind, config, credentials)
             if credentials != old_credentials:
-                self.secrets.write(integration.secret_name, {**stored, "credentials": credentials})
+                self._change_secret(integration, lambda current: {**current, "credentials": credentials})
             if config_changed:
                 changes["config"] = public
                 changes["credential_fields"] = sorted(credentials)
@@ -322,9 +329,8 @@ class IntegrationService:
                 "Trello signs webhooks with the application's api_secret, so there is no webhook secret to rotate; "
                 "change api_secret with PATCH /integrations/{id} instead."
             )
-        stored = self.secrets.read(integration.secret_name, fresh=True)
         webhook_secret = self.new_webhook_secret()
-        self.secrets.write(integration.secret_name, {**stored, "webhook_secret": webhook_secret})
+        self._change_secret(integration, lambda current: {**current, "webhook_secret": webhook_secret})
         self.integrations.update(integration.id, {"updated_at": self.clock()})
         logger.info("webhook secret rotated", extra={"integration_id": integration.id})
         return webhook_secret
@@ -360,6 +366,23 @@ class IntegrationService:
             raise ProviderError(f"{kind} credentials cannot be checked right now; try again later.")
         with time_limit(self.validation_seconds):  # the provider client keeps it (ProviderTimeout, 502)
             validator(config, credentials)
+
+    def _change_secret(self, integration: Integration, change: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+        """The one way to write an integration's secret: under its secret lease, ``change`` is applied to a
+        fresh read and the result written, so two writers (a credential change and a webhook-secret rotation)
+        never lose each other's change. ``Conflict`` (409) when the lease stays taken."""
+        owner = new_id("secretwrite")
+        for wait in (*SECRET_LEASE_WAITS, None):
+            if self.integrations.acquire_secret_lease(integration.id, owner, self.clock(), ttl=SECRET_LEASE):
+                try:
+                    current = self.secrets.read(integration.secret_name, fresh=True)
+                    self.secrets.write(integration.secret_name, change(current))
+                finally:
+                    self.integrations.release_secret_lease(integration.id, owner)
+                return
+            if wait is not None:
+                self.sleep(wait)
+        raise Conflict("Another change of this integration's secret is in progress; try again in a moment.")
 
     def _queue(self, integration_id: str, reason: JobReason) -> bool:
         now = self.clock()

@@ -276,6 +276,43 @@ class DynamoIntegrationStore:
             TableName=self.table, Key={"pk": to_value(_pk(integration_id)), "sk": to_value(SYNC)}
         )
 
+    # ------------------------------------------------------------ secret writes
+    def acquire_secret_lease(self, integration_id: str, owner: str, now: datetime, *, ttl: timedelta) -> bool:
+        """Take the lease that serializes writes of the integration's secret (on its META item); False
+        while another writer holds an unexpired one, or when the integration is gone."""
+        try:
+            clients.dynamodb().update_item(
+                TableName=self.table,
+                Key={"pk": to_value(_pk(integration_id)), "sk": to_value(META)},
+                UpdateExpression="SET secret_lease_owner = :o, secret_lease_until = :until",
+                ConditionExpression=(
+                    "attribute_exists(pk) AND (attribute_not_exists(secret_lease_until) OR secret_lease_until < :now)"
+                ),
+                ExpressionAttributeValues={
+                    ":o": to_value(owner),
+                    ":until": to_value(iso(now + ttl)),
+                    ":now": to_value(iso(now)),
+                },
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def release_secret_lease(self, integration_id: str, owner: str) -> None:
+        try:
+            clients.dynamodb().update_item(
+                TableName=self.table,
+                Key={"pk": to_value(_pk(integration_id)), "sk": to_value(META)},
+                UpdateExpression="REMOVE secret_lease_owner, secret_lease_until",
+                ConditionExpression="secret_lease_owner = :o",
+                ExpressionAttributeValues={":o": to_value(owner)},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+
     # ------------------------------------------------------------ events
     def add_event(self, integration_id: str, kind: str, at: datetime | None = None, **data: Any) -> None:
         at = at or utcnow()

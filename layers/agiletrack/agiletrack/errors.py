@@ -28,6 +28,12 @@ class ValidationFailed(AgileTrackError):
     status = 422
 
 
+class CredentialsRequired(ValidationFailed):
+    """A change that sends the stored credentials somewhere new (another host) must carry them again."""
+
+    code = "credentials_required"
+
+
 class Conflict(AgileTrackError):
     code = "conflict"
     status = 409
@@ -93,3 +99,10 @@ class TransientProviderError(ProviderError):
     """A network failure or a 502/503/504: retried in place with backoff before it counts."""
 
     code = "provider_unavailable"
+
+
+class ProviderTimeout(TransientProviderError):
+    """The time allowed for the whole exchange with the provider ran out (for example a server that answers
+    one byte at a time)."""
+
+    code = "provider_timeout"

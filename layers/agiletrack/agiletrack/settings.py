@@ -26,6 +26,8 @@ class Settings(BaseModel):
     trello_api_url: str = "https://api.trello.com"
     secret_cache_seconds: int = Field(default=300, ge=0)
     http_timeout_seconds: float = Field(default=10.0, gt=0)
+    validation_deadline_seconds: float = Field(default=20.0, gt=0, le=25)
+    """One limit over all provider requests of a credential validation (the API's answer waits for it)."""
     aws_endpoint_url: str | None = None
     allow_private_provider_urls: bool = False
     """Only the local stack and tests set this: they call fake providers on 127.0.0.1."""

@@ -54,6 +54,7 @@ def integration_service() -> IntegrationService:
             "jira": JiraValidator(timeout=timeout),
             "trello": TrelloValidator(settings.trello_api_url, timeout=timeout),
         },
+        validation_seconds=settings.validation_deadline_seconds,
     )
 
 

@@ -17,20 +17,24 @@ from __future__ import annotations
 
 import re
 import secrets as random_secrets
+import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ValidationError
 
+from agiletrack.deadline import time_limit
 from agiletrack.domain.jobs import JobReason, SyncJob
 from agiletrack.domain.ports import IntegrationStore, MetricsCache, Queues, RecordStore, SecretStore
 from agiletrack.domain.status import STATUS_WINDOW, IntegrationStatusView, build_status
-from agiletrack.errors import Conflict, NotFound, ProviderError, ValidationFailed
+from agiletrack.errors import Conflict, CredentialsRequired, NotFound, ProviderError, ValidationFailed
 from agiletrack.models.common import new_id, utcnow
 from agiletrack.models.integrations import (
     CONFIG_MODELS,
     CREDENTIAL_FIELDS,
+    CREDENTIAL_URL_FIELDS,
     MASK,
     Integration,
     IntegrationList,
@@ -63,6 +67,12 @@ _CREDENTIAL_TEXT = re.compile(r"^[\x21-\x7e]+$")
 """Tokens, keys and secrets of all three providers are printable ASCII without spaces; anything else could
 never authenticate and must not reach an HTTP header."""
 MAX_ID_LENGTH = 100
+SECRET_LEASE = timedelta(seconds=30)
+"""How long one secret write may hold the lease (a read and a write: well under a second)."""
+SECRET_LEASE_WAITS = (0.05, 0.1, 0.2, 0.4, 0.8, 1.0, 1.0, 1.0)
+"""Waits between tries for a lease another writer holds (about 4.5 s in all), then 409."""
+VALIDATION_SECONDS = 20.0
+"""One limit over all of a validation's provider requests, retries and waits: inside API Gateway's 29 s."""
 """Ids are ``int_`` and 16 hex digits; anything much longer is answered 404 without a read."""
 
 
@@ -112,6 +122,37 @@ def parse_config(kind: str, data: Mapping[str, Any]) -> BaseModel:
     raise ValidationFailed(f"Invalid request: {summary}", details=details)
 
 
+def url_origin(url: object) -> tuple[str, str, int | None]:
+    """(scheme, host, port) of a URL, the port filled in for http and https: where a request really goes."""
+    parts = urlsplit(str(url or ""))
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return scheme, (parts.hostname or "").lower(), port or {"https": 443, "http": 80}.get(scheme)
+
+
+def require_credentials_for_moved_urls(
+    kind: str, old_public: Mapping[str, Any], new_public: Mapping[str, Any], given: Mapping[str, Any], stored: set[str]
+) -> None:
+    """``CredentialsRequired`` when a URL the credentials are sent to moves to another origin and the request
+    does not give every stored credential again (``********`` does not count): a stored credential is never
+    sent to a host it was not given for."""
+    moved = [f for f in CREDENTIAL_URL_FIELDS[kind] if url_origin(old_public.get(f)) != url_origin(new_public.get(f))]
+    if not moved:
+        return
+    missing = [f for f in CREDENTIAL_FIELDS[kind] if f in stored and given.get(f) in (None, MASK)]
+    if missing:
+        where = ", ".join(moved)
+        raise CredentialsRequired(
+            f"Changing the host of {where} needs the credentials again: give {', '.join(missing)} in this request.",
+            details=[
+                {"field": f"config.{f}", "reason": f"required when {where} moves to another host"} for f in missing
+            ],
+        )
+
+
 def _split(kind: str, config: BaseModel) -> tuple[dict[str, Any], dict[str, str]]:
     """Public config and credentials; unset optional fields are left out, as the store leaves them out."""
     public, credentials = split_credentials(kind, config)
@@ -131,6 +172,8 @@ class IntegrationService:
         record_kinds: Iterable[str] | None = None,
         clock: Callable[[], datetime] = utcnow,
         new_webhook_secret: Callable[[], str] = lambda: random_secrets.token_hex(WEBHOOK_SECRET_BYTES),
+        validation_seconds: float = VALIDATION_SECONDS,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.integrations = integrations
         self.records = records
@@ -141,6 +184,8 @@ class IntegrationService:
         self._record_kinds = tuple(record_kinds) if record_kinds is not None else None
         self.clock = clock
         self.new_webhook_secret = new_webhook_secret
+        self.validation_seconds = validation_seconds
+        self.sleep = sleep
 
     @property
     def record_kinds(self) -> tuple[str, ...]:
@@ -224,6 +269,7 @@ class IntegrationService:
                 merged[field] = value
             config = parse_config(kind, merged)
             public, credentials = _split(kind, config)
+            require_credentials_for_moved_urls(kind, integration.config, public, patch.config, set(old_credentials))
             identity = IDENTITY_FIELDS.get(kind, ())
             credentials_changed = credentials != old_credentials or any(
                 public.get(f) != integration.config.get(f) for f in identity
@@ -233,7 +279,7 @@ class IntegrationService:
             if config_changed:
                 self._try(kind, config, credentials)
             if credentials != old_credentials:
-                self.secrets.write(integration.secret_name, {**stored, "credentials": credentials})
+                self._change_secret(integration, lambda current: {**current, "credentials": credentials})
             if config_changed:
                 changes["config"] = public
                 changes["credential_fields"] = sorted(credentials)
@@ -283,9 +329,8 @@ class IntegrationService:
                 "Trello signs webhooks with the application's api_secret, so there is no webhook secret to rotate; "
                 "change api_secret with PATCH /integrations/{id} instead."
             )
-        stored = self.secrets.read(integration.secret_name, fresh=True)
         webhook_secret = self.new_webhook_secret()
-        self.secrets.write(integration.secret_name, {**stored, "webhook_secret": webhook_secret})
+        self._change_secret(integration, lambda current: {**current, "webhook_secret": webhook_secret})
         self.integrations.update(integration.id, {"updated_at": self.clock()})
         logger.info("webhook secret rotated", extra={"integration_id": integration.id})
         return webhook_secret
@@ -319,7 +364,25 @@ class IntegrationService:
         validator = self.validators.get(kind)
         if validator is None:
             raise ProviderError(f"{kind} credentials cannot be checked right now; try again later.")
-        validator(config, credentials)
+        with time_limit(self.validation_seconds):  # the provider client keeps it (ProviderTimeout, 502)
+            validator(config, credentials)
+
+    def _change_secret(self, integration: Integration, change: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+        """The one way to write an integration's secret: under its secret lease, ``change`` is applied to a
+        fresh read and the result written, so two writers (a credential change and a webhook-secret rotation)
+        never lose each other's change. ``Conflict`` (409) when the lease stays taken."""
+        owner = new_id("secretwrite")
+        for wait in (*SECRET_LEASE_WAITS, None):
+            if self.integrations.acquire_secret_lease(integration.id, owner, self.clock(), ttl=SECRET_LEASE):
+                try:
+                    current = self.secrets.read(integration.secret_name, fresh=True)
+                    self.secrets.write(integration.secret_name, change(current))
+                finally:
+                    self.integrations.release_secret_lease(integration.id, owner)
+                return
+            if wait is not None:
+                self.sleep(wait)
+        raise Conflict("Another change of this integration's secret is in progress; try again in a moment.")
 
     def _queue(self, integration_id: str, reason: JobReason) -> bool:
         now = self.clock()

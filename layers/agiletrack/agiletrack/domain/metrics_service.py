@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from agiletrack.adapters.providers.base import ProviderAdapter
@@ -26,6 +26,10 @@ from agiletrack.models.records import Record
 
 DEFAULT_WINDOW_REUSE = timedelta(seconds=60)
 MAX_WINDOW = timedelta(days=3 * 366)
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9999, 1, 1, tzinfo=UTC)
+"""Window ends outside ``[EARLIEST, LATEST]`` are refused: the calculators step days and weeks past the
+ends, which near year 1 or 9999 leaves the range of dates."""
 NEVER_CHANGED = "never"
 
 
@@ -33,12 +37,18 @@ def _parse_bound(name: str, value: str | None) -> datetime | None:
     if value is None or value == "":
         return None
     try:
-        return parse_iso(value)
+        instant = parse_iso(value)
     except ValueError as exc:
         raise ValidationFailed(
             f"{name} is not an ISO 8601 date or time: {value[:64]!r}.",
             details=[{"field": name, "reason": "not ISO 8601"}],
         ) from exc
+    if not EARLIEST <= instant <= LATEST:
+        raise ValidationFailed(
+            f"{name} must be between {iso_short(EARLIEST)} and {iso_short(LATEST)}.",
+            details=[{"field": name, "reason": "out of range"}],
+        )
+    return instant
 
 
 def parse_window(since: str | None, until: str | None, now: datetime) -> tuple[Window, bool]:

@@ -31,8 +31,12 @@ def iso_short(value: datetime) -> str:
 
 
 def parse_iso(text: str) -> datetime:
-    """Parse ISO 8601 (``Z`` or an offset); naive text is UTC."""
-    return as_utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
+    """Parse ISO 8601 (``Z`` or an offset); naive text is UTC. ``ValueError`` for text that is not one, and
+    for an instant that has no UTC form (``9999-12-31T23:59:59-01:00`` is in year 10000)."""
+    try:
+        return as_utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
+    except OverflowError as exc:
+        raise ValueError(f"{text[:64]!r} is outside the range of dates") from exc
 
 
 UtcDatetime = Annotated[

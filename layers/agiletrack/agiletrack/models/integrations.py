@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
 
 from agiletrack.models.common import UtcDatetime
 
@@ -25,6 +25,18 @@ _TRELLO_ID = re.compile(r"^[0-9a-fA-F]{24}$")
 NonEmpty = Annotated[str, Field(min_length=1, max_length=4096)]
 
 
+def _no_userinfo(value: HttpUrl) -> HttpUrl:
+    """``https://user:password@host`` would keep a password in the public config (stored, shown in views)."""
+    if value.username is not None or value.password is not None:
+        raise ValueError("must not contain a user name or password; give credentials in their own fields")
+    return value
+
+
+ProviderUrl = Annotated[HttpUrl, AfterValidator(_no_userinfo)]
+"""A URL credentials are sent to. Scheme, port and address are checked where it is called
+(``agiletrack.adapters.providers.urls``): https and public, except in local mode."""
+
+
 class GitHubConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -32,7 +44,7 @@ class GitHubConfig(BaseModel):
     token: NonEmpty = Field(description="A GitHub token that can read the repository (kept in Secrets Manager)")
     branch: str = Field(default="main", min_length=1, max_length=255)
     include_private: bool = False
-    api_url: HttpUrl = Field(
+    api_url: ProviderUrl = Field(
         default=HttpUrl("https://api.github.com"),
         description="REST API root; a GitHub Enterprise Server root such as https://ghe.example.com/api/v3 works too",
     )
@@ -75,18 +87,11 @@ class GitHubConfig(BaseModel):
 class JiraConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    server_url: HttpUrl = Field(description="https://your-site.atlassian.net")
+    server_url: ProviderUrl = Field(description="https://your-site.atlassian.net")
     email: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
     api_token: NonEmpty
     project_key: str
     board_id: int | None = Field(default=None, ge=1)
-
-    @field_validator("server_url")
-    @classmethod
-    def _https(cls, value: HttpUrl) -> HttpUrl:
-        if value.scheme != "https":
-            raise ValueError("must be an https URL")
-        return value
 
     @field_validator("project_key")
     @classmethod
@@ -131,6 +136,13 @@ CREDENTIAL_FIELDS: dict[str, tuple[str, ...]] = {
     "jira": ("api_token",),
     "trello": ("api_key", "api_token", "api_secret"),
 }
+CREDENTIAL_URL_FIELDS: dict[str, tuple[str, ...]] = {
+    "github": ("api_url",),
+    "jira": ("server_url",),
+    "trello": (),
+}
+"""Public config fields naming where the credentials are sent (Trello's API root comes from the environment
+only). Moving one to another origin (scheme, host, port) needs the credentials given again."""
 
 
 def split_credentials(kind: str, config: BaseModel) -> tuple[dict[str, Any], dict[str, str]]:

@@ -32,6 +32,9 @@ from agiletrack.settings import get_settings
 EVENT_TTL = timedelta(days=2)
 META = "META"
 SYNC = "SYNC"
+BY_TEAM_KEY = frozenset({"pk", "sk", "team_id", "created_at"})
+"""The attributes of a ``by_team`` page key: the table's key and the index's."""
+NOT_OUR_TOKEN = "next_token is not a token this API gave out."
 
 
 def _pk(integration_id: str) -> str:
@@ -48,17 +51,24 @@ def encode_token(key: dict[str, Any] | None) -> str | None:
     return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode().rstrip("=")
 
 
-def decode_token(token: str | None) -> dict[str, Any] | None:
+def decode_token(token: str | None, key_names: frozenset[str]) -> dict[str, Any] | None:
+    """The DynamoDB key a ``next_token`` encodes. It must be a whole key of exactly ``key_names``, each a
+    non-empty string: anything else (a partial key, another type) would make DynamoDB fail, so it is
+    ``ValidationFailed`` here."""
     if not token:
         return None
     try:
         padded = token + "=" * (-len(token) % 4)
         key = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
-        raise ValidationFailed("next_token is not a token this API gave out.") from exc
-    if not isinstance(key, dict) or not all(isinstance(v, dict) for v in key.values()):
-        raise ValidationFailed("next_token is not a token this API gave out.")
+        raise ValidationFailed(NOT_OUR_TOKEN) from exc
+    if not isinstance(key, dict) or set(key) != key_names or not all(_is_string_value(v) for v in key.values()):
+        raise ValidationFailed(NOT_OUR_TOKEN)
     return key
+
+
+def _is_string_value(value: object) -> bool:
+    return isinstance(value, dict) and set(value) == {"S"} and isinstance(value["S"], str) and value["S"] != ""
 
 
 class DynamoIntegrationStore:
@@ -92,10 +102,10 @@ class DynamoIntegrationStore:
             "ExpressionAttributeValues": {":t": to_value(team_id)},
             "Limit": limit,
         }
-        start = decode_token(next_token)
+        start = decode_token(next_token, BY_TEAM_KEY)
         if start:
-            if start.get("team_id", {}).get("S") != team_id:
-                raise ValidationFailed("next_token is not a token this API gave out.")
+            if start["team_id"]["S"] != team_id or start["sk"]["S"] != META:
+                raise ValidationFailed(NOT_OUR_TOKEN)
             kwargs["ExclusiveStartKey"] = start
         page = clients.dynamodb().query(**kwargs)
         items = [_integration(from_item(raw)) for raw in page.get("Items", [])]
@@ -265,6 +275,43 @@ class DynamoIntegrationStore:
         clients.dynamodb().delete_item(
             TableName=self.table, Key={"pk": to_value(_pk(integration_id)), "sk": to_value(SYNC)}
         )
+
+    # ------------------------------------------------------------ secret writes
+    def acquire_secret_lease(self, integration_id: str, owner: str, now: datetime, *, ttl: timedelta) -> bool:
+        """Take the lease that serializes writes of the integration's secret (on its META item); False
+        while another writer holds an unexpired one, or when the integration is gone."""
+        try:
+            clients.dynamodb().update_item(
+                TableName=self.table,
+                Key={"pk": to_value(_pk(integration_id)), "sk": to_value(META)},
+                UpdateExpression="SET secret_lease_owner = :o, secret_lease_until = :until",
+                ConditionExpression=(
+                    "attribute_exists(pk) AND (attribute_not_exists(secret_lease_until) OR secret_lease_until < :now)"
+                ),
+                ExpressionAttributeValues={
+                    ":o": to_value(owner),
+                    ":until": to_value(iso(now + ttl)),
+                    ":now": to_value(iso(now)),
+                },
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def release_secret_lease(self, integration_id: str, owner: str) -> None:
+        try:
+            clients.dynamodb().update_item(
+                TableName=self.table,
+                Key={"pk": to_value(_pk(integration_id)), "sk": to_value(META)},
+                UpdateExpression="REMOVE secret_lease_owner, secret_lease_until",
+                ConditionExpression="secret_lease_owner = :o",
+                ExpressionAttributeValues={":o": to_value(owner)},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
 
     # ------------------------------------------------------------ events
     def add_event(self, integration_id: str, kind: str, at: datetime | None = None, **data: Any) -> None:

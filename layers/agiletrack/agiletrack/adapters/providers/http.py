@@ -6,7 +6,10 @@
 - answers classified into typed errors: 401 is ``AuthError``; 429 (and whatever the provider's own
   ``classify`` hook says, such as GitHub's 403 rate limits) is ``RateLimitError`` with the time the
   limit resets; anything else is left to the adapter;
-- every call counted in ``ApiStats`` (calls, latency, the quota the provider reports).
+- every call counted in ``ApiStats`` (calls, latency, the quota the provider reports);
+- connections only to checked addresses (``pinned``), and one optional deadline over every request, retry
+  and backoff of the client (by default the one of ``agiletrack.deadline.time_limit`` around its creation);
+  past it the client raises ``ProviderTimeout``.
 """
 
 from __future__ import annotations
@@ -21,8 +24,10 @@ from typing import Any
 import httpx
 
 from agiletrack.adapters.providers.base import ApiStats
-from agiletrack.adapters.providers.urls import check_provider_url
-from agiletrack.errors import AuthError, ProviderError, RateLimitError, TransientProviderError
+from agiletrack.adapters.providers.pinned import PinnedTransport
+from agiletrack.adapters.providers.urls import Resolver, check_provider_url, system_resolver
+from agiletrack.deadline import current_deadline
+from agiletrack.errors import AuthError, ProviderError, ProviderTimeout, RateLimitError, TransientProviderError
 from agiletrack.observability import logger
 from agiletrack.settings import get_settings
 
@@ -71,8 +76,14 @@ class ProviderHttp:
         classify: Classifier | None = None,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        deadline: float | None = None,
+        resolver: Resolver = system_resolver,
     ) -> None:
-        check_provider_url(base_url, allow_private=get_settings().allow_private_provider_urls)
+        allow_private = get_settings().allow_private_provider_urls
+        check_provider_url(base_url, allow_private=allow_private, resolver=resolver)
+        self.deadline = deadline if deadline is not None else current_deadline()
+        if transport is None:
+            transport = PinnedTransport(allow_private=allow_private, resolver=resolver, deadline=self.deadline)
         self.stats = stats if stats is not None else ApiStats()
         self.transient_retries = transient_retries
         self.backoff_base = backoff_base
@@ -101,11 +112,13 @@ class ProviderHttp:
         """One logical request: retried in place on transient failures, then classified."""
         attempt = 0
         while True:
+            self._check_deadline()
             started = time.perf_counter()
             try:
                 response = self.client.request(method, url, **kwargs)
             except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
                 self._count(started)
+                self._check_deadline()
                 if attempt >= self.transient_retries:
                     raise TransientProviderError(f"The provider could not be reached: {type(exc).__name__}.") from exc
                 self._backoff(attempt, reason=type(exc).__name__)
@@ -138,7 +151,13 @@ class ProviderHttp:
         self.stats.calls += 1
         self.stats.response_ms.append((time.perf_counter() - started) * 1000)
 
+    def _check_deadline(self) -> None:
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            raise ProviderTimeout("The provider did not answer within the time allowed.")
+
     def _backoff(self, attempt: int, *, reason: str) -> None:
         delay = random.uniform(0, self.backoff_base * (2**attempt))  # full jitter
+        if self.deadline is not None:
+            delay = min(delay, max(0.0, self.deadline - time.monotonic()))
         logger.info("transient provider failure, retrying", extra={"reason": reason, "delay_s": round(delay, 2)})
         self.sleep(delay)

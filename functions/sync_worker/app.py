@@ -60,7 +60,7 @@ def handle_job(record: SQSRecord, context: LambdaContext) -> dict[str, Any]:
 
 
 @logger.inject_lambda_context(log_event=False, clear_state=True)
-@tracer.capture_lambda_handler
+@tracer.capture_lambda_handler(capture_response=False, capture_error=False)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     def record_handler(record: SQSRecord) -> dict[str, Any]:

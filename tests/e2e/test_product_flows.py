@@ -305,9 +305,9 @@ def test_cli_team_token_is_accepted_and_revocation_refuses_it(local_stack: Local
     uncached = httpx.get(local_stack.api_url + "/teams/me", headers={"Authorization": f"bearer {acme.token}"})
     assert uncached.status_code == 401
     assert uncached.json() == {"message": "Unauthorized"}
-    # The exact header used above still passes: template.yaml caches authorizer results for 300 s
-    # (ReauthorizeEvery: 300), and the local API caches them as API Gateway does. On AWS, too, a revoked
-    # token keeps working for up to 5 minutes for a client that used it just before.
+    # The exact header used above still passes: template.yaml caches authorizer results for 60 s
+    # (ReauthorizeEvery: 60), and the local API caches them as API Gateway does. On AWS, too, a revoked
+    # token keeps working for up to 60 s for a client that used it just before.
     cached = Api(local_stack, acme.token).get("/teams/me")
     assert cached.status_code == 200
     assert cached.json()["id"] == acme.id

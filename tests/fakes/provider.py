@@ -26,6 +26,7 @@ from agiletrack.adapters.providers.base import (
     WebhookSecrets,
 )
 from agiletrack.adapters.providers.http import ProviderHttp
+from agiletrack.errors import InvalidPayload
 from agiletrack.models.common import iso, parse_iso
 from agiletrack.models.records import RECORD_TYPES, Record
 from tests.fakes.server import FakeServer
@@ -150,6 +151,13 @@ class TestAdapter:
             return False
         expected = hmac.new(secrets.webhook_secret.encode(), delivery.body, hashlib.sha256).hexdigest()
         return hmac.compare_digest(expected, delivery.headers.get("x-test-signature", ""))
+
+    def webhook_payload(self, delivery: WebhookDelivery) -> Mapping[str, Any]:
+        try:
+            body = json.loads(delivery.body)
+        except ValueError as exc:
+            raise InvalidPayload("not JSON") from exc
+        return dict(body)
 
     def parse_webhook(self, delivery: WebhookDelivery, config: BaseModel) -> WebhookResult:
         body = json.loads(delivery.body)

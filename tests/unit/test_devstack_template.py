@@ -294,7 +294,7 @@ def test_http_api_authorizer(template: dict) -> None:
     authorizer = api.authorizers["TeamTokenAuthorizer"]
     assert authorizer.function == "AuthorizerFunction"
     assert authorizer.identity_headers == ("Authorization",)
-    assert authorizer.reauthorize_every == 300
+    assert authorizer.reauthorize_every == 60  # a revoked or rotated token stops working within 60 s
     assert authorizer.simple_responses is True
     assert authorizer.payload_format_version == "2.0"
 

@@ -34,6 +34,13 @@ class CredentialsRequired(ValidationFailed):
     code = "credentials_required"
 
 
+class InvalidPayload(ValidationFailed):
+    """A request body that is not what its sender sends (a signed webhook body that is not JSON): 400."""
+
+    code = "invalid_payload"
+    status = 400
+
+
 class Conflict(AgileTrackError):
     code = "conflict"
     status = 409

@@ -24,7 +24,8 @@ class Settings(BaseModel):
     secrets_prefix: str = "agiletrack/local/"
     backfill_days: int = Field(default=365, ge=1, le=3650)
     trello_api_url: str = "https://api.trello.com"
-    secret_cache_seconds: int = Field(default=300, ge=0)
+    secret_cache_seconds: int = Field(default=60, ge=0, le=60)
+    """How long a read secret is reused; at most 60 s, so a rotated one stops working within a minute."""
     http_timeout_seconds: float = Field(default=10.0, gt=0)
     validation_deadline_seconds: float = Field(default=20.0, gt=0, le=25)
     """One limit over all provider requests of a credential validation (the API's answer waits for it)."""

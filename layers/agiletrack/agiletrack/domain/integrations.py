@@ -242,7 +242,7 @@ class IntegrationService:
     def status(self, team_id: str, integration_id: str) -> IntegrationStatusView:
         integration = self.owned(team_id, integration_id)
         now = self.clock()
-        events = self.integrations.events_since(integration.id, now - STATUS_WINDOW)
+        events = self.integrations.counters_since(integration.id, now - STATUS_WINDOW)
         return build_status(integration, events, now)
 
     # ------------------------------------------------------------ update

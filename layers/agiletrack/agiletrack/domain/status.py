@@ -1,8 +1,10 @@
 """The status of one integration, as ``GET /integrations/{id}/status`` shows it.
 
 Read-only: built from the fields the sync worker and the webhooks function keep on the stored
-``Integration`` and from its events of the last 24 hours (``kind`` ``job`` with ``outcome``
-success|failed|rate_limited|partial, ``kind`` ``webhook`` with ``outcome`` accepted|rejected).
+``Integration`` and from its hourly event counters of the last 24 hours: items with ``hour`` (the start of
+the hour) and counts named ``<kind>_<outcome>``: ``job_`` success|failed|rate_limited|partial and
+``webhook_`` accepted|rejected. The window is counted by whole hours: the current hour and the 24 before
+it, so no event of the last 24 hours is left out (and none older than 25 hours counted).
 """
 
 from __future__ import annotations
@@ -46,20 +48,20 @@ class IntegrationStatusView(BaseModel):
     webhooks: WebhookHealth
 
 
-def build_status(integration: Integration, events: Iterable[Mapping[str, Any]], now: datetime) -> IntegrationStatusView:
-    """Pure: the status view of ``integration`` at ``now`` from its events (older than 24 h are ignored)."""
-    since = as_utc(now) - STATUS_WINDOW
+def build_status(
+    integration: Integration, counters: Iterable[Mapping[str, Any]], now: datetime
+) -> IntegrationStatusView:
+    """Pure: the status view of ``integration`` at ``now`` from its hourly counters (hours that end 25 h or
+    more before ``now`` are ignored)."""
+    since = _hour_start(as_utc(now) - STATUS_WINDOW)
     jobs = failed = received = rejected = 0
-    for event in events:
-        if not _within(event, since):
+    for item in counters:
+        if not _within(item, since):
             continue
-        kind, outcome = event.get("kind"), event.get("outcome")
-        if kind == "job":
-            jobs += 1
-            failed += outcome == "failed"
-        elif kind == "webhook":
-            received += 1
-            rejected += outcome == "rejected"
+        jobs += _sum(item, "job_")
+        failed += _count(item.get("job_failed"))
+        received += _sum(item, "webhook_")
+        rejected += _count(item.get("webhook_rejected"))
     freshness = None
     if integration.newest_data_at is not None:
         freshness = max(0, int((as_utc(now) - integration.newest_data_at).total_seconds()))
@@ -83,13 +85,25 @@ def build_status(integration: Integration, events: Iterable[Mapping[str, Any]], 
     )
 
 
-def _within(event: Mapping[str, Any], since: datetime) -> bool:
-    """Events carry ``at`` in the canonical text form; one without a readable time is counted (the store
-    already selected the window by sort key)."""
-    at = event.get("at")
-    if not isinstance(at, str):
+def _hour_start(at: datetime) -> datetime:
+    return at.replace(minute=0, second=0, microsecond=0)
+
+
+def _count(value: Any) -> int:
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
+
+
+def _sum(item: Mapping[str, Any], prefix: str) -> int:
+    return sum(_count(value) for name, value in item.items() if name.startswith(prefix))
+
+
+def _within(item: Mapping[str, Any], since: datetime) -> bool:
+    """Counter items carry ``hour`` in the canonical text form; one without a readable hour is counted (the
+    store already selected the window by sort key)."""
+    hour = item.get("hour")
+    if not isinstance(hour, str):
         return True
     try:
-        return parse_iso(at) >= since
+        return parse_iso(hour) >= since
     except ValueError:
         return True

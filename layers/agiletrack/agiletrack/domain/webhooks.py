@@ -1,8 +1,14 @@
 """Webhook intake (acknowledge fast, store first) and processing (from the queue).
 
 Intake, in the webhooks function: find the integration, verify the signature with its secret in
-constant time, put the raw delivery on the webhook queue (bodies too large for an SQS message go to
-S3 and the message carries the key: a claim check), answer 202. Nothing is parsed or stored here.
+constant time, check that the body is a payload the provider sends (else 400), put the raw delivery on
+the webhook queue (bodies too large for an SQS message go to S3 and the message carries the key: a claim
+check), answer 202. Nothing is stored here but the rejection counter.
+
+The secret comes from the secret store's cache (at most ``SECRET_CACHE_SECONDS`` ≤ 60 s old, so a rotated
+secret stops verifying within 60 s). On a mismatch it is read once more uncached, so a just-rotated secret
+works at once, but at most once per ``SECRET_REREAD_SECONDS`` per integration: a flood of bad signatures
+costs no more than one extra ``GetSecretValue`` a minute per container.
 
 Processing, in the event processor: de-duplicated by the provider's delivery id (the handler wraps
 ``EventProcessor.process`` in Powertools idempotency), parsed by the provider adapter into records,
@@ -34,6 +40,8 @@ LAMBDA_REQUEST_LIMIT = 6 * 1024 * 1024
 SQS_INLINE_LIMIT = 200 * 1024
 """Messages above this go through S3 (SQS takes 256 KiB; headers and base64 need room)."""
 INTEGRATION_CACHE_SECONDS = 60.0
+SECRET_REREAD_SECONDS = 60.0
+"""At most one uncached secret read on a signature mismatch per integration in this period."""
 KEPT_HEADERS_EXCLUDED = frozenset({"authorization", "cookie"})
 _DELIVERY_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
@@ -55,6 +63,7 @@ class WebhookIntake:
         adapter_for: Callable[[str], ProviderAdapter],
         on_rejected: Callable[[str], None] | None = None,
         clock: Callable[[], datetime] = utcnow,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.integrations = integrations
         self.secrets = secrets
@@ -63,7 +72,9 @@ class WebhookIntake:
         self.adapter_for = adapter_for
         self.on_rejected = on_rejected
         self.clock = clock
+        self.monotonic = monotonic
         self._cache: dict[str, tuple[float, Integration]] = {}
+        self._reread_at: dict[str, float] = {}
         self._lock = threading.Lock()
 
     def _integration(self, integration_id: str) -> Integration | None:
@@ -106,6 +117,7 @@ class WebhookIntake:
             if self.on_rejected is not None:
                 self.on_rejected(integration.id)
             raise Unauthorized("The webhook signature is missing or does not match.")
+        adapter.webhook_payload(delivery)  # a signed body processing could never read: 400, not queued
         # The provider's id when it is a sane token (it keys de-duplication); else the body's hash.
         given = adapter.delivery_id(delivery) or ""
         delivery_id = given if _DELIVERY_ID.match(given) else hashlib.sha256(body).hexdigest()
@@ -129,15 +141,29 @@ class WebhookIntake:
         return Accepted(delivery_id=delivery_id, claim_check=claim_check)
 
     def _verified(self, adapter: ProviderAdapter, delivery: WebhookDelivery, integration: Integration) -> bool:
-        for fresh in (False, True):
-            secret = self.secrets.read(integration.secret_name, fresh=fresh)
-            secrets = WebhookSecrets(
-                webhook_secret=secret.get("webhook_secret"), credentials=dict(secret.get("credentials") or {})
-            )
-            if adapter.verify_webhook(delivery, secrets):
-                return True
-            # A rotated secret may be newer than our cache: look once more, uncached.
-        return False
+        if self._matches(adapter, delivery, self.secrets.read(integration.secret_name)):
+            return True
+        # A rotated secret may be newer than our cache: look once more, uncached, if not done lately.
+        if not self._may_reread(integration.id):
+            return False
+        return self._matches(adapter, delivery, self.secrets.read(integration.secret_name, fresh=True))
+
+    @staticmethod
+    def _matches(adapter: ProviderAdapter, delivery: WebhookDelivery, secret: Mapping[str, Any]) -> bool:
+        secrets = WebhookSecrets(
+            webhook_secret=secret.get("webhook_secret"), credentials=dict(secret.get("credentials") or {})
+        )
+        return adapter.verify_webhook(delivery, secrets)
+
+    def _may_reread(self, integration_id: str) -> bool:
+        """True at most once per ``SECRET_REREAD_SECONDS`` for one integration (and records the re-read)."""
+        now = self.monotonic()
+        with self._lock:
+            last = self._reread_at.get(integration_id)
+            if last is not None and now - last < SECRET_REREAD_SECONDS:
+                return False
+            self._reread_at[integration_id] = now
+        return True
 
 
 # ---------------------------------------------------------------- processing

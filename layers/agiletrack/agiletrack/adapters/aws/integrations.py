@@ -5,8 +5,10 @@ One partition per integration (``pk = INT#<id>``):
   ``created_at``, so the ``by_team`` index is sparse: it lists a team's integrations in creation order
   (the config API) and, scanned, every integration (the scheduler).
 - ``sk = SYNC``: the sync state: the provider cursor, the lease, the queued flag.
-- ``sk = EVENT#<time>#<rand>``: job and webhook outcomes, expiring after two days (TTL ``expires_at``),
-  for ``error_rate_24h`` and the webhook counters.
+- ``sk = COUNT#<YYYY-MM-DDTHH>``: the hour's counters of job and webhook outcomes (``job_success``,
+  ``webhook_rejected``...), one item per integration per hour however many events (atomic ``ADD``),
+  expiring after two days (TTL ``expires_at``), for ``error_rate_24h`` and the webhook counters: the
+  status reads at most ``COUNTER_ITEMS_READ`` of them.
 """
 
 from __future__ import annotations
@@ -14,9 +16,9 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import secrets
+import re
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -30,6 +32,10 @@ from agiletrack.models.integrations import Integration
 from agiletrack.settings import get_settings
 
 EVENT_TTL = timedelta(days=2)
+COUNTER_PREFIX = "COUNT#"
+COUNTER_ITEMS_READ = 25
+"""Hourly counter items a status read takes at most: the current hour and the 24 before it."""
+_COUNTER_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 META = "META"
 SYNC = "SYNC"
 BY_TEAM_KEY = frozenset({"pk", "sk", "team_id", "created_at"})
@@ -313,36 +319,49 @@ class DynamoIntegrationStore:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
 
-    # ------------------------------------------------------------ events
+    # ------------------------------------------------------------ event counters
     def add_event(self, integration_id: str, kind: str, at: datetime | None = None, **data: Any) -> None:
-        at = at or utcnow()
-        clients.dynamodb().put_item(
+        """Count one ``kind`` (job, webhook) event with its ``outcome`` in the counter item of its hour: an
+        atomic ``ADD`` on one item, so a flood of events writes no new items. Other ``data`` is not kept."""
+        at = as_hour(at or utcnow())
+        counter = f"{kind}_{data.get('outcome') or 'unknown'}"
+        if not _COUNTER_NAME.match(counter):
+            raise ValueError(f"not a counter name: {counter!r}")
+        clients.dynamodb().update_item(
             TableName=self.table,
-            Item=to_item(
-                {
-                    "pk": _pk(integration_id),
-                    "sk": f"EVENT#{iso(at)}#{secrets.token_hex(4)}",
-                    "kind": kind,
-                    "at": iso(at),
-                    "expires_at": int((at + EVENT_TTL).timestamp()),
-                    **data,
-                }
-            ),
+            Key={"pk": to_value(_pk(integration_id)), "sk": to_value(f"{COUNTER_PREFIX}{hour_key(at)}")},
+            UpdateExpression="ADD #c :one SET expires_at = :exp, #h = :h",
+            ExpressionAttributeNames={"#c": counter, "#h": "hour"},
+            ExpressionAttributeValues={
+                ":one": to_value(1),
+                ":exp": to_value(int((at + EVENT_TTL).timestamp())),
+                ":h": to_value(iso(at)),
+            },
         )
 
-    def events_since(self, integration_id: str, since: datetime) -> list[dict[str, Any]]:
-        return list(
-            paginate(
-                clients.dynamodb().query,
-                TableName=self.table,
-                KeyConditionExpression="pk = :p AND sk BETWEEN :a AND :b",
-                ExpressionAttributeValues={
-                    ":p": to_value(_pk(integration_id)),
-                    ":a": to_value(f"EVENT#{iso(since)}"),
-                    ":b": to_value("EVENT#~"),
-                },
-            )
+    def counters_since(self, integration_id: str, since: datetime) -> list[dict[str, Any]]:
+        """The hourly counter items from the hour of ``since`` on: one bounded Query, however many events."""
+        page = clients.dynamodb().query(
+            TableName=self.table,
+            KeyConditionExpression="pk = :p AND sk BETWEEN :a AND :b",
+            ExpressionAttributeValues={
+                ":p": to_value(_pk(integration_id)),
+                ":a": to_value(f"{COUNTER_PREFIX}{hour_key(since)}"),
+                ":b": to_value(f"{COUNTER_PREFIX}~"),
+            },
+            ScanIndexForward=False,
+            Limit=COUNTER_ITEMS_READ,
         )
+        return [from_item(item) for item in page.get("Items", [])]
+
+
+def as_hour(at: datetime) -> datetime:
+    """The start of ``at``'s hour, in UTC."""
+    return at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def hour_key(at: datetime) -> str:
+    return as_hour(at).strftime("%Y-%m-%dT%H")
 
 
 @cache

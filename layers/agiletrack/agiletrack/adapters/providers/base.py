@@ -134,6 +134,11 @@ class ProviderAdapter(Protocol):
         """Constant-time signature check of the raw body."""
         ...
 
+    def webhook_payload(self, delivery: WebhookDelivery) -> Mapping[str, Any]:
+        """The verified delivery's payload as the provider sends it; ``InvalidPayload`` (400) when the body
+        is not one (the intake refuses it instead of queueing what processing can never read)."""
+        ...
+
     def parse_webhook(self, delivery: WebhookDelivery, config: BaseModel) -> WebhookResult:
         """Turn a verified delivery into normalized records."""
         ...

@@ -568,6 +568,9 @@ class GitHubAdapter:
     def verify_webhook(self, delivery: WebhookDelivery, secrets: WebhookSecrets) -> bool:
         return webhooks.verify(delivery, secrets.webhook_secret)
 
+    def webhook_payload(self, delivery: WebhookDelivery) -> Mapping[str, Any]:
+        return webhooks.decoded_payload(delivery)
+
     def parse_webhook(self, delivery: WebhookDelivery, config: BaseModel) -> WebhookResult:
         return webhooks.parse(delivery, _github_config(config))
 

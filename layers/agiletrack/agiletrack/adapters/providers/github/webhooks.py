@@ -39,7 +39,7 @@ from typing import Any, cast
 from urllib.parse import parse_qs
 
 from agiletrack.adapters.providers.base import WebhookDelivery, WebhookResult
-from agiletrack.errors import ValidationFailed
+from agiletrack.errors import InvalidPayload, ValidationFailed
 from agiletrack.models.common import as_utc, parse_iso
 from agiletrack.models.integrations import GitHubConfig
 from agiletrack.models.records import Commit, Issue, PullRequest, PullRequestReview, Record, ReviewState
@@ -86,20 +86,21 @@ def verify(delivery: WebhookDelivery, secret: str | None) -> bool:
 
 
 # ---------------------------------------------------------------- parsing
-def _payload(delivery: WebhookDelivery) -> dict[str, Any]:
+def decoded_payload(delivery: WebhookDelivery) -> dict[str, Any]:
+    """The delivery's JSON object (a JSON body, or a form body's ``payload`` field); else ``InvalidPayload``."""
     content_type = (_header(delivery.headers, "content-type") or "").lower()
     try:
         text = delivery.body.decode("utf-8")
         if "application/x-www-form-urlencoded" in content_type:
             fields = parse_qs(text, keep_blank_values=True)
             if "payload" not in fields:
-                raise ValidationFailed("The form-encoded delivery has no payload field.")
+                raise InvalidPayload("The form-encoded delivery has no payload field.")
             text = fields["payload"][0]
         payload = json.loads(text)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValidationFailed("The delivery body is not a GitHub JSON payload.") from exc
+        raise InvalidPayload("The delivery body is not a GitHub JSON payload.") from exc
     if not isinstance(payload, dict):
-        raise ValidationFailed("The delivery body is not a JSON object.")
+        raise InvalidPayload("The delivery body is not a JSON object.")
     return payload
 
 
@@ -130,7 +131,7 @@ def _other_repository(payload: Mapping[str, Any], config: GitHubConfig) -> bool:
 
 def parse(delivery: WebhookDelivery, config: GitHubConfig) -> WebhookResult:
     event = _header(delivery.headers, EVENT_HEADER) or "unknown"
-    payload = _payload(delivery)
+    payload = decoded_payload(delivery)
     try:
         return _parse(event, payload, delivery, config)
     except (KeyError, TypeError, ValueError) as exc:  # pydantic's ValidationError is a ValueError

@@ -24,6 +24,7 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
+import itertools
 import json
 import math
 import random
@@ -33,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import unquote, urlparse
+from urllib.parse import parse_qs, unquote, urlparse
 
 import graphql
 from graphql.language import (
@@ -237,6 +238,9 @@ class FakeCommit:
     parents: int
     email: str
     login: str | None
+    parent_oids: tuple[str, ...] = ()
+    """The parents' oids: the history is a DAG (``merge``, ``force_push``); ``parents`` is their count
+    as GitHub answers it (synthetic histories count merges they do not model)."""
 
 
 @dataclass
@@ -309,6 +313,7 @@ class FakeGitHub:
         self.rate_remaining = 5000
         self.rate_reset_at = self.now + timedelta(hours=1)
         self.rest_remaining = 5000
+        self._query: dict[str, str] = {}
         self._fail_graphql: list[int] = []
         self._fail_above: int | None = None
         self._secondary: list[int] = []
@@ -453,6 +458,8 @@ class FakeGitHub:
                 )
             )
         history.sort(key=lambda c: c.committed_at, reverse=True)
+        for child, parent in itertools.pairwise(history):
+            child.parent_oids = (parent.oid,)
         fake.branches[fake.default_branch] = history
         fake.objects.update({c.oid: c for c in history})
         for number in range(prs + 1, prs + issues + 1):
@@ -515,14 +522,69 @@ class FakeGitHub:
         with self._lock:
             history = self.branches.setdefault(branch or self.default_branch, [])
             new: list[FakeCommit] = []
+            parent = history[0].oid if history else None
             for _ in range(count):
                 at = self.tick()
-                oid = hashlib.sha1(f"new-{self.seed}-{len(self.objects)}".encode()).hexdigest()
-                commit = FakeCommit(oid, at, at, f"New commit {oid[:7]}", 5, 1, 1, f"{author}@example.com", author)
+                commit = self._new_commit(at, (parent,) if parent else (), author=author)
                 new.append(commit)
-                self.objects[oid] = commit
+                parent = commit.oid
             history[:0] = list(reversed(new))
             return [c.oid for c in new]
+
+    def _new_commit(self, committed_at: datetime, parents: tuple[str, ...], *, author: str = "ada") -> FakeCommit:
+        oid = hashlib.sha1(f"new-{self.seed}-{len(self.objects)}".encode()).hexdigest()
+        commit = FakeCommit(
+            oid,
+            committed_at,
+            committed_at,
+            f"New commit {oid[:7]}",
+            5,
+            1,
+            max(1, len(parents)),
+            f"{author}@example.com",
+            author,
+            parents,
+        )
+        self.objects[oid] = commit
+        return commit
+
+    def ancestors(self, oid: str) -> set[str]:
+        """``oid`` and every commit reachable from it through the parents."""
+        seen: set[str] = set()
+        todo = [oid]
+        while todo:
+            current = todo.pop()
+            if current in seen or current not in self.objects:
+                continue
+            seen.add(current)
+            todo.extend(self.objects[current].parent_oids)
+        return seen
+
+    def set_head(self, branch: str, oid: str) -> None:
+        """Move ``branch`` to ``oid``: its history becomes every ancestor, newest committed first (git log)."""
+        with self._lock:
+            history = [self.objects[o] for o in self.ancestors(oid)]
+            history.sort(key=lambda c: (c.committed_at, c.oid), reverse=True)
+            self.branches[branch] = history
+
+    def linear_commits(self, dates: list[datetime], *, parent: str | None, author: str = "ada") -> list[str]:
+        """Commits one on top of the other (not on any branch yet), committed at ``dates``: their oids."""
+        with self._lock:
+            oids: list[str] = []
+            for at in dates:
+                commit = self._new_commit(at.replace(microsecond=0), (parent,) if parent else (), author=author)
+                oids.append(commit.oid)
+                parent = commit.oid
+            return oids
+
+    def merge(self, side_head: str, *, branch: str | None = None) -> str:
+        """A merge commit on ``branch`` (now) whose second parent is ``side_head``; the branch moves to it."""
+        with self._lock:
+            name = branch or self.default_branch
+            head = self.branches[name][0].oid
+            merge = self._new_commit(self.tick(), (head, side_head))
+            self.set_head(name, merge.oid)
+            return merge.oid
 
     def add_issue(self, **fields: Any) -> FakeIssue:
         with self._lock:
@@ -612,14 +674,15 @@ class FakeGitHub:
     def _matches(self, owner: str, name: str) -> bool:
         return owner.lower() == self.owner.lower() and name.lower() == self.name.lower()
 
-    def handle_rest(self, path: str) -> tuple[int, dict[str, str], Any]:
+    def handle_rest(self, path: str, query: dict[str, str] | None = None) -> tuple[int, dict[str, str], Any]:
         with self._lock:
             self.calls.rest += 1
             self.rest_remaining -= 1
             headers = self._rate_headers("core")
             parts = [unquote(p) for p in path.strip("/").split("/")]
+            self._query = query or {}
             status, body = self._rest(parts)
-            self.calls.log.append({"kind": "rest", "path": path, "status": status})
+            self.calls.log.append({"kind": "rest", "path": path, "query": self._query, "status": status})
             return status, headers, body
 
     def _rest(self, parts: list[str]) -> tuple[int, Any]:
@@ -643,7 +706,46 @@ class FakeGitHub:
             if history is None:
                 return 404, {"message": "Branch not found"}
             return 200, {"name": branch, "commit": {"sha": history[0].oid if history else None}}
+        if parts[3] == "compare" and len(parts) >= 5:
+            return self._compare("/".join(parts[4:]))
         return 404, not_found
+
+    def _compare(self, basehead: str) -> tuple[int, Any]:
+        """``GET /repos/{o}/{r}/compare/{base}...{head}`` for oids or branch names: status, counts and
+        the commits reachable from head and not from base, oldest first, paged (``per_page``, ``page``)."""
+        base_name, _, head_name = basehead.partition("...")
+        base, head = self._resolve(base_name), self._resolve(head_name)
+        if base is None or head is None:
+            return 404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}
+        base_set, head_set = self.ancestors(base), self.ancestors(head)
+        ahead = sorted((self.objects[o] for o in head_set - base_set), key=lambda c: (c.committed_at, c.oid))
+        behind = len(base_set - head_set)
+        status = "identical" if base == head else "ahead" if not behind else "behind" if not ahead else "diverged"
+        query = self._query
+        per_page = min(int(query.get("per_page", "250")), 250)
+        page = max(1, int(query.get("page", "1")))
+        listed = ahead[(page - 1) * per_page : page * per_page]
+        return 200, {
+            "status": status,
+            "ahead_by": len(ahead),
+            "behind_by": behind,
+            "total_commits": len(ahead),
+            "commits": [
+                {
+                    "sha": c.oid,
+                    "parents": [{"sha": p} for p in c.parent_oids],
+                    "commit": {"message": c.headline, "committer": {"date": _iso(c.committed_at)}},
+                }
+                for c in listed
+            ],
+            "files": [],
+        }
+
+    def _resolve(self, name: str) -> str | None:
+        if name in self.objects:
+            return name
+        history = self.branches.get(name)
+        return history[0].oid if history else None
 
     def handle_graphql(self, payload: dict[str, Any]) -> tuple[int, dict[str, str], Any]:
         with self._lock:
@@ -980,7 +1082,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self.github.calls.rest += 1
                 self.github.calls.log.append({"kind": "rest", "path": path, "status": 401})
             return
-        status, headers, body = self.github.handle_rest(path)
+        query = {key: values[-1] for key, values in parse_qs(urlparse(self.path).query).items()}
+        status, headers, body = self.github.handle_rest(path, query)
         self._send(status, headers, body)
 
     def do_POST(self) -> None:

@@ -464,3 +464,115 @@ def test_compute_metrics_splits_records_by_kind(adapter: GitHubAdapter, github: 
     assert metrics["commits"]["count"] == expected_commits
     expected_opened = sum(1 for p in github.pull_requests.values() if since <= p.created_at < until)
     assert metrics["pull_requests"]["opened"] == expected_opened
+
+
+# ---------------------------------------------------------------- commits by ancestry (merges, force-pushes)
+def _dag_repository(fake: FakeGitHub) -> tuple[list[str], list[datetime]]:
+    """16 commits on main over the last two months (one every ~3.5 days, the newest 5 days ago)."""
+    dates = [fake.now - timedelta(days=60) + timedelta(hours=84 * i) for i in range(16)]
+    main = fake.linear_commits(dates, parent=None)
+    fake.set_head("main", main[-1])
+    return main, dates
+
+
+def _window_context(fake: FakeGitHub, cursor: dict[str, Any] | None = None) -> PullContext:
+    return PullContext(
+        integration_id="int_dag",
+        config=fake.config(),
+        credentials={"token": fake.token},
+        cursor=cursor or {},
+        backfill_since=fake.now - timedelta(days=62),
+    )
+
+
+def _commit_ids(records: list[Record]) -> set[str]:
+    return {r.id for r in records if isinstance(r, Commit)}
+
+
+def test_commits_brought_in_by_a_merge_are_pulled_although_their_dates_are_old(adapter: GitHubAdapter) -> None:
+    with FakeGitHub() as fake:
+        main, dates = _dag_repository(fake)
+        # a branch cut from the 4th commit, six commits committed while main moved on (older than main's head)
+        side = fake.linear_commits([dates[4] + timedelta(days=d) for d in range(1, 7)], parent=main[3])
+        first, pages = pull_all(adapter, _window_context(fake))
+        assert _commit_ids(first) == set(main)
+        assert pages[-1].cursor["head"] == main[-1]  # the cursor records the last head synced
+        fake.reset_calls()
+
+        merge = fake.merge(side[-1])
+        second, pages = pull_all(adapter, _window_context(fake, pages[-1].cursor))
+
+        stored = _commit_ids(first) | _commit_ids(second)
+        assert len(stored) == 23  # 16 + the merge + the 6 it brought in (a date filter saw 17)
+        assert set(side) | {merge} <= _commit_ids(second)
+        pulled = {r.id: r for r in second if isinstance(r, Commit)}
+        assert pulled[merge].parents == 2
+        assert pulled[side[0]].committed_at == fake.objects[side[0]].committed_at
+        assert pulled[side[0]].additions == fake.objects[side[0]].additions
+        assert pages[-1].cursor["head"] == merge
+        compares = [c for c in fake.calls.log if c["kind"] == "rest"]
+        assert [c["path"].rsplit("/", 1)[-1] for c in compares] == [f"{main[-1]}...{merge}"]
+        assert fake.calls.graphql <= 4  # pull requests, the branch page, the compared commits, issues
+
+
+def test_a_merge_of_many_commits_is_read_over_compare_pages(adapter: GitHubAdapter) -> None:
+    with FakeGitHub() as fake:
+        main, dates = _dag_repository(fake)
+        side = fake.linear_commits([dates[2] + timedelta(minutes=m) for m in range(1, 151)], parent=main[1])
+        _, pages = pull_all(adapter, _window_context(fake))
+        fake.reset_calls()
+
+        merge = fake.merge(side[-1])
+        records, pages = pull_all(adapter, _window_context(fake, pages[-1].cursor))
+
+        assert set(side) | {merge} <= _commit_ids(records)
+        compares = [c for c in fake.calls.log if c["kind"] == "rest"]
+        assert [(c["query"]["page"], c["query"]["per_page"]) for c in compares] == [("1", "100"), ("2", "100")]
+        assert fake.calls.graphql_pages("Refresh") and len(fake.calls.graphql_pages("Refresh")) == 2
+
+
+def test_an_unchanged_head_costs_no_compare(adapter: GitHubAdapter) -> None:
+    with FakeGitHub() as fake:
+        main, _ = _dag_repository(fake)
+        _, pages = pull_all(adapter, _window_context(fake))
+        fake.reset_calls()
+
+        records, again = pull_all(adapter, _window_context(fake, pages[-1].cursor))
+
+        assert fake.calls.rest == 0
+        assert fake.calls.graphql == 3
+        assert _commit_ids(records) <= {main[-1]}  # at most the newest, read again at its mark
+        assert again[-1].cursor["head"] == main[-1]
+
+
+def test_a_force_push_is_read_over_the_wide_window(adapter: GitHubAdapter) -> None:
+    with FakeGitHub() as fake:
+        main, dates = _dag_repository(fake)
+        _, pages = pull_all(adapter, _window_context(fake))
+        fake.reset_calls()
+        # the last three commits are rewritten: two new ones, committed before the old head's date
+        rewritten = fake.linear_commits(
+            [dates[12] + timedelta(hours=6), dates[13] + timedelta(hours=6)], parent=main[12]
+        )
+        fake.set_head("main", rewritten[-1])
+
+        records, pages = pull_all(adapter, _window_context(fake, pages[-1].cursor))
+
+        assert set(rewritten) <= _commit_ids(records)
+        assert _commit_ids(records) == set(main[:13]) | set(rewritten)  # the backfill window walked again
+        assert pages[-1].cursor["head"] == rewritten[-1]
+        compares = [c for c in fake.calls.log if c["kind"] == "rest"]
+        assert len(compares) == 1  # diverged: one compare, then the history walk
+
+
+def test_a_first_sync_reads_only_the_backfill_window(adapter: GitHubAdapter) -> None:
+    with FakeGitHub() as fake:
+        main, dates = _dag_repository(fake)
+        ctx = _window_context(fake)
+        ctx.backfill_since = fake.now - timedelta(days=30)
+
+        records, pages = pull_all(adapter, ctx)
+
+        assert _commit_ids(records) == {oid for oid, at in zip(main, dates, strict=True) if at >= ctx.backfill_since}
+        assert pages[-1].cursor["head"] == main[-1]
+        assert fake.calls.rest == 0

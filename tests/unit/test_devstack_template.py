@@ -17,12 +17,14 @@ from devstack.template import (
     Resources,
     TemplateError,
     create_resources,
+    environment_overrides,
     function_environment,
     functions,
     http_api,
     load_template,
     queue_creation_order,
     resources_of,
+    stack_environment,
 )
 
 
@@ -242,6 +244,27 @@ def test_function_environment_merges_own_variables_and_parameters(tmp_path: Path
         "JOINED": "a-p-TeamsTable",
         "ENABLED": "true",
     }
+
+
+def test_function_settings_set_in_the_environment_win_over_the_template(template: dict, moto_session) -> None:
+    """``BACKFILL_DAYS=30 make dev``: the shell's value of a declared variable wins, as with sam local."""
+    resources = create_resources(moto_session, template=template)
+    environ = {"BACKFILL_DAYS": "30", "POWERTOOLS_LOG_LEVEL": "DEBUG", "STAGE": "", "NOT_DECLARED": "x"}
+    env = function_environment(template, "SyncWorkerFunction", resources, "mystack", environ=environ)
+    assert env["BACKFILL_DAYS"] == "30"
+    assert env["POWERTOOLS_LOG_LEVEL"] == "DEBUG"
+    assert env["STAGE"] == "dev"  # an empty value does not override
+    assert "NOT_DECLARED" not in env  # only what the template declares is a function setting
+    assert env["TEAMS_TABLE"] == resources.tables["TeamsTable"]
+    merged = stack_environment(template, resources, "mystack", environ=environ)
+    assert merged["BACKFILL_DAYS"] == "30"
+    assert stack_environment(template, resources, "mystack")["BACKFILL_DAYS"] == "365"
+
+
+def test_environment_overrides_name_only_declared_variables_set_to_something_else() -> None:
+    declared = {"BACKFILL_DAYS": "365", "STAGE": "dev", "LEVEL": "INFO"}
+    environ = {"BACKFILL_DAYS": "30", "STAGE": "dev", "LEVEL": "", "OTHER": "1"}
+    assert environment_overrides(declared, environ) == {"BACKFILL_DAYS": "30"}
 
 
 def test_resolver_refuses_what_it_cannot_do(template: dict) -> None:

@@ -13,7 +13,7 @@ import threading
 import time
 import uuid
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ from devstack.template import (
     Resources,
     ScheduleEvent,
     create_resources,
+    environment_overrides,
     functions,
     http_api,
     load_template,
@@ -207,13 +208,16 @@ def start_stack(
     stack_name: str = DEFAULT_STACK_NAME,
     region: str = DEFAULT_REGION,
     run_schedules: bool = True,
+    environ: Mapping[str, str] | None = None,
 ) -> RunningStack:
     """Start everything and return the running stack. Ports may be 0 (pick a free one).
 
     This changes ``os.environ`` (AWS endpoint, dummy credentials, every function's variables), as the
     functions run in this process. With ``aws_endpoint`` an already running emulator is used instead of
-    starting moto.
+    starting moto. A function variable of the template that ``environ`` (by default this process's
+    environment as it is on entry) sets keeps that value: ``BACKFILL_DAYS=30 make dev``.
     """
+    settings_from_shell = dict(os.environ if environ is None else environ)
     import boto3
     from botocore.config import Config
 
@@ -228,7 +232,11 @@ def start_stack(
         _use_local_aws(aws_endpoint, region)
         session = boto3.Session(region_name=region)
         resources = create_resources(session, prefix, template=template, stack_name=stack_name)
-        os.environ.update(stack_environment(template, resources, stack_name))
+        function_env = stack_environment(template, resources, stack_name)
+        overridden = environment_overrides(function_env, settings_from_shell)
+        if overridden:
+            log.info("from the environment, not the template: %s", ", ".join(sorted(overridden)))
+        os.environ.update({**function_env, **overridden})
         _add_layers_to_path(template, root)
         clear_agiletrack_caches()
 

@@ -755,8 +755,13 @@ def function_environment(
     resources: Resources,
     stack_name: str = DEFAULT_STACK_NAME,
     parameters: Mapping[str, str] | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """Globals' environment merged with the function's own, every value resolved to a string."""
+    """Globals' environment merged with the function's own, every value resolved to a string.
+
+    A variable the template declares that is also set (not empty) in ``environ`` takes that value, as
+    ``sam local --env-vars`` overrides the template's: ``BACKFILL_DAYS=30 make dev``.
+    """
     resource = template["Resources"].get(function_logical_id)
     if resource is None or resource.get("Type") != FUNCTION:
         raise TemplateError(f"no function {function_logical_id} in the template")
@@ -765,7 +770,13 @@ def function_environment(
         **((_props(resource).get("Environment") or {}).get("Variables") or {}),
     }
     resolved = Resolver(template, resources, stack_name, parameters).resolve(variables) or {}
-    return {name: _attribute_text(value) for name, value in resolved.items()}
+    env = {name: _attribute_text(value) for name, value in resolved.items()}
+    return {**env, **environment_overrides(env, environ or {})}
+
+
+def environment_overrides(declared: Mapping[str, str], environ: Mapping[str, str]) -> dict[str, str]:
+    """The declared variables that ``environ`` sets to something else (a non-empty value)."""
+    return {name: environ[name] for name in declared if environ.get(name) and environ[name] != declared[name]}
 
 
 def stack_environment(
@@ -773,11 +784,16 @@ def stack_environment(
     resources: Resources,
     stack_name: str = DEFAULT_STACK_NAME,
     parameters: Mapping[str, str] | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """The union of every function's environment (one process runs them all); conflicts are logged."""
+    """The union of every function's environment (one process runs them all); conflicts are logged.
+
+    ``environ`` overrides the template's values as in ``function_environment``.
+    """
     merged: dict[str, str] = {}
     for spec in functions(template):
-        for name, value in function_environment(template, spec.logical_id, resources, stack_name, parameters).items():
+        env = function_environment(template, spec.logical_id, resources, stack_name, parameters, environ)
+        for name, value in env.items():
             if name in merged and merged[name] != value:
                 log.warning("%s differs between functions; %s keeps %r", name, spec.logical_id, merged[name])
                 continue

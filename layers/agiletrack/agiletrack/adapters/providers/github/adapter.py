@@ -7,7 +7,7 @@ Three streams, in this order, each one GraphQL query per page (``queries.py``):
 1. ``pull_requests``: ``repository.pullRequests`` newest update first, 50 per page, each with its
    reviews, comment counts and last ready-for-review time; the stream ends at the first pull request
    updated before the stream's mark (or when there are no more pages).
-2. ``commits``: the history of ``refs/heads/<branch>`` committed since the mark, 100 per page.
+2. ``commits``: what is new on ``refs/heads/<branch>`` since the last head synced, by ancestry (below).
 3. ``issues``: ``repository.issues`` updated since the mark, newest first, 100 per page.
 
 The mark of a stream is its high-water mark: the newest ``updatedAt`` (pull requests, issues) or
@@ -18,8 +18,17 @@ GraphQL cursors: an item updated while a run is under way moves to the top of th
 unread item moves into the pages already read, and the moved item is newer than the mark the run
 will save, so the next sync gets it.
 
-Commits brought onto the branch by a merge commit keep their own (older) committed dates; a
-``since`` filter cannot see those, so they come from the ``push`` webhook, which lists them.
+Commits by ancestry
+-------------------
+Commits brought onto the branch by a merge keep their own (older) committed dates, so a ``since``
+filter cannot see them. The commits stream therefore reads by ancestry: its first request is the
+history page of the branch since the mark, which also answers the branch's head. A first sync (no head
+recorded yet) walks that history, since ``backfill_since``. Later syncs: the head unchanged means
+nothing new (that one request); a new head is compared with the last head synced (REST
+``compare/{old}...{new}``, 100 commits per page, each page completed by one ``object(oid:)`` query),
+which lists exactly the commits reachable from the new head and not from the old one, merged-in ones
+included. When the old head is no longer an ancestor (``diverged``/``behind``: a force-push; or 404:
+it is gone), the history is walked again over the wide window, since ``backfill_since``.
 
 Cursor
 ------
@@ -32,7 +41,11 @@ Cursor
       "newest": "<ISO 8601>" | null,                     # newest timestamp seen so far by this run of it
       "marks": {"pull_requests": "<ISO 8601>" | null,    # the high-water marks of the last completed
                 "commits": "<ISO 8601>" | null,          #   runs: the lower bounds of the runs under way
-                "issues": "<ISO 8601>" | null}
+                "issues": "<ISO 8601>" | null},
+      "head": "<oid>" | null,      # the branch head the last completed commits run read up to
+      "target": "<oid>" | null,    # the head the commits run under way reads up to
+      "mode": "walk" | "compare" | "rewalk",  # how it reads: history since the mark, compare, wide window
+      "page": <int>                # the next compare page (from 1)
     }
 
 Every page's cursor points just past that page, so a sync stopped after any page resumes from its
@@ -49,6 +62,7 @@ after four, eight, ... sixteen when the stream fails again in the same sync).
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -89,6 +103,8 @@ if TYPE_CHECKING:
     from agiletrack.adapters.providers.base import ProviderAdapter
 
 STREAMS = ("pull_requests", "commits", "issues")
+COMMIT_MODES = ("walk", "compare", "rewalk")
+_OID = re.compile(r"^[0-9a-f]{40}$")
 CURSOR_VERSION = 1
 GROW_AFTER = 2
 """Good pages in a row before a shrunk page size doubles again, after the first failure of a run;
@@ -104,6 +120,10 @@ class PullCursor:
     after: str | None = None
     newest: datetime | None = None
     marks: dict[str, datetime | None] = field(default_factory=lambda: dict.fromkeys(STREAMS))
+    head: str | None = None
+    target: str | None = None
+    mode: str = "walk"
+    page: int = 1
 
     @classmethod
     def load(cls, raw: Mapping[str, Any] | None) -> PullCursor:
@@ -116,6 +136,10 @@ class PullCursor:
             after=raw.get("after") if isinstance(raw.get("after"), str) else None,
             newest=_time(raw.get("newest")),
             marks={name: _time(marks_raw.get(name)) for name in STREAMS},
+            head=_oid(raw.get("head")),
+            target=_oid(raw.get("target")),
+            mode=raw["mode"] if raw.get("mode") in COMMIT_MODES else "walk",
+            page=raw["page"] if isinstance(raw.get("page"), int) and raw["page"] >= 1 else 1,
         )
 
     def dump(self) -> dict[str, Any]:
@@ -125,6 +149,10 @@ class PullCursor:
             "after": self.after,
             "newest": _opt_iso(self.newest),
             "marks": {name: _opt_iso(self.marks.get(name)) for name in STREAMS},
+            "head": self.head,
+            "target": self.target,
+            "mode": self.mode,
+            "page": self.page,
         }
 
     def seen(self, stamp: datetime) -> None:
@@ -136,12 +164,19 @@ class PullCursor:
         if self.newest is not None:
             old = self.marks.get(self.stream)
             self.marks[self.stream] = self.newest if old is None else max(old, self.newest)
+        if self.stream == "commits":
+            self.head = self.target or self.head
+            self.target, self.mode, self.page = None, "walk", 1
         index = STREAMS.index(self.stream)
         last = index == len(STREAMS) - 1
         self.stream = STREAMS[0] if last else STREAMS[index + 1]
         self.after = None
         self.newest = None
         return last
+
+
+def _oid(value: object) -> str | None:
+    return value if isinstance(value, str) and _OID.match(value) else None
 
 
 def _time(value: object) -> datetime | None:
@@ -330,6 +365,12 @@ def _connection(stream: _Stream, data: Mapping[str, Any], config: GitHubConfig) 
     return connection
 
 
+def _branch_head(data: Mapping[str, Any]) -> str | None:
+    """The oid of the branch's head in a ``Commits`` answer."""
+    ref = (data.get("repository") or {}).get("ref") or {}
+    return _oid((ref.get("target") or {}).get("oid"))
+
+
 class _BorrowedTransport(httpx.BaseTransport):
     """An injected transport, shared by every client this adapter opens and never closed by them."""
 
@@ -447,7 +488,15 @@ class GitHubAdapter:
             client = GraphQLClient(http, cfg.graphql_url, ctx.stats)
             while True:
                 stream = _STREAMS[cursor.stream]
+                if stream.name == "commits" and cursor.mode == "compare":
+                    page = self._compare_page(http, client, cfg, cursor)
+                    yield page
+                    if page.done:
+                        return
+                    continue
                 mark = cursor.marks.get(stream.name) or as_utc(ctx.backfill_since)
+                if stream.name == "commits" and cursor.mode == "rewalk":
+                    mark = as_utc(ctx.backfill_since)
                 try:
                     data = self._page(client, cfg, stream, cursor.after, sizes[stream.name], mark)
                 except TransientProviderError:
@@ -463,6 +512,12 @@ class GitHubAdapter:
                     good_pages[stream.name] = 0
 
                 connection = _connection(stream, data, cfg)
+                if stream.name == "commits" and cursor.mode == "walk" and cursor.after is None:
+                    cursor.target = _branch_head(data)
+                    if cursor.head and cursor.target and cursor.target != cursor.head:
+                        cursor.mode, cursor.page = "compare", 1  # what is new comes from compare, merges included
+                        yield PullPage(records=[], cursor=cursor.dump(), done=False)
+                        continue
                 records: list[Record] = []
                 below_mark = False
                 for node in connection.get("nodes") or []:
@@ -485,6 +540,68 @@ class GitHubAdapter:
                 yield PullPage(records=records, cursor=cursor.dump(), done=done)
                 if done:
                     return
+
+    def _compare_page(
+        self, http: ProviderHttp, client: GraphQLClient, cfg: GitHubConfig, cursor: PullCursor
+    ) -> PullPage:
+        """One page of the commits reachable from ``cursor.target`` and not from ``cursor.head``, completed
+        by one query; a head that is no longer an ancestor (force-push) switches to the wide re-walk."""
+        base = f"{cfg.rest_root}/repos/{quote(cfg.owner, safe='')}/{quote(cfg.name, safe='')}"
+        response = http.get(
+            f"{base}/compare/{cursor.head}...{cursor.target}",
+            params={"per_page": queries.COMPARE_PAGE_MAX, "page": cursor.page},
+        )
+        if response.status_code == 404:  # the old head is gone (rewritten and collected)
+            return self._rewalk(cursor)
+        self._check_rest(
+            response,
+            ProviderRefused(
+                "repository_not_found", f"Repository {cfg.repository} was not found or the token cannot read it."
+            ),
+        )
+        body = _json(response)
+        status = body.get("status")
+        if status not in ("ahead", "identical"):
+            return self._rewalk(cursor)
+        listed = body.get("commits") if status == "ahead" else []
+        oids = [c["sha"] for c in listed or [] if isinstance(c, dict) and _oid(c.get("sha"))]
+        records = self._commits_by_oid(client, cfg, oids)
+        for record in records:
+            cursor.seen(record.committed_at)
+        total = body.get("total_commits")
+        if oids and isinstance(total, int) and cursor.page * queries.COMPARE_PAGE_MAX < total:
+            cursor.page += 1
+            return PullPage(records=list(records), cursor=cursor.dump(), done=False)
+        done = cursor.finish_stream()
+        return PullPage(records=list(records), cursor=cursor.dump(), done=done)
+
+    @staticmethod
+    def _rewalk(cursor: PullCursor) -> PullPage:
+        cursor.mode, cursor.page, cursor.after = "rewalk", 1, None
+        return PullPage(records=[], cursor=cursor.dump(), done=False)
+
+    @staticmethod
+    def _commits_by_oid(client: GraphQLClient, cfg: GitHubConfig, oids: list[str]) -> list[Commit]:
+        commits: list[Commit] = []
+        for start in range(0, len(oids), queries.REFRESH_BATCH_MAX):
+            batch = oids[start : start + queries.REFRESH_BATCH_MAX]
+            client.ensure_budget(queries.refresh_cost(len(batch), 0))
+            data = client.execute(
+                queries.refresh_query(batch, []),
+                {"owner": cfg.owner, "name": cfg.name},
+                operation="Refresh",
+                allow_not_found=True,
+            )
+            repository = data.get("repository")
+            if not isinstance(repository, dict):
+                raise ProviderRefused(
+                    "repository_not_found", f"Repository {cfg.repository} was not found or the token cannot read it."
+                )
+            for alias in range(len(batch)):
+                node = repository.get(f"c{alias}")
+                if isinstance(node, dict) and node.get("oid"):
+                    commits.append(commit_from_node(node))
+        return commits
 
     @staticmethod
     def _page(

@@ -15,6 +15,9 @@ import re
 PR_PAGE_MAX = 50
 """Pull requests per page (each carries up to 100 reviews and one timeline item)."""
 COMMIT_PAGE_MAX = 100
+COMPARE_PAGE_MAX = 100
+"""Commits per page of REST ``compare`` (what is new on the branch since the last head synced); one
+refresh query completes them (``REFRESH_BATCH_MAX``)."""
 ISSUE_PAGE_MAX = 100
 PAGE_MIN = 5
 REVIEWS_PER_PR = 100
@@ -91,6 +94,7 @@ query Commits($owner: String!, $name: String!, $qualifiedName: String!, $first: 
     ref(qualifiedName: $qualifiedName) {
       target {
         ... on Commit {
+          oid
           history(first: $first, since: $since, after: $after) {
             pageInfo { hasNextPage endCursor }
             nodes { ...CommitFields }

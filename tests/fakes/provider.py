@@ -151,7 +151,9 @@ class TestAdapter:
         expected = hmac.new(secrets.webhook_secret.encode(), delivery.body, hashlib.sha256).hexdigest()
         return hmac.compare_digest(expected, delivery.headers.get("x-test-signature", ""))
 
-    def parse_webhook(self, delivery: WebhookDelivery, config: BaseModel) -> WebhookResult:
+    def parse_webhook(
+        self, delivery: WebhookDelivery, config: BaseModel, provider_state: Mapping[str, Any] | None = None
+    ) -> WebhookResult:
         body = json.loads(delivery.body)
         item = TestItem(id=body["id"], updated_at=parse_iso(body["updated_at"]), value=body["value"])
         return WebhookResult(event="item", records=[item])

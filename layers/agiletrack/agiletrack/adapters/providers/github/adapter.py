@@ -568,7 +568,12 @@ class GitHubAdapter:
     def verify_webhook(self, delivery: WebhookDelivery, secrets: WebhookSecrets) -> bool:
         return webhooks.verify(delivery, secrets.webhook_secret)
 
-    def parse_webhook(self, delivery: WebhookDelivery, config: BaseModel) -> WebhookResult:
+    def parse_webhook(
+        self,
+        delivery: WebhookDelivery,
+        config: BaseModel,
+        provider_state: Mapping[str, Any] | None = None,  # noqa: ARG002 - GitHub keeps no provider state
+    ) -> WebhookResult:
         return webhooks.parse(delivery, _github_config(config))
 
     def merge_record(self, stored: Record, incoming: Record) -> Record:

@@ -159,7 +159,9 @@ class TestAdapter:
             raise InvalidPayload("not JSON") from exc
         return dict(body)
 
-    def parse_webhook(self, delivery: WebhookDelivery, config: BaseModel) -> WebhookResult:
+    def parse_webhook(
+        self, delivery: WebhookDelivery, config: BaseModel, provider_state: Mapping[str, Any] | None = None
+    ) -> WebhookResult:
         body = json.loads(delivery.body)
         item = TestItem(id=body["id"], updated_at=parse_iso(body["updated_at"]), value=body["value"])
         return WebhookResult(event="item", records=[item])

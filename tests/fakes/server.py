@@ -1,5 +1,5 @@
 """The HTTP plumbing the fake providers share: a threaded server on 127.0.0.1 that answers GETs with
-JSON (or text) from ``respond``, optionally over TLS."""
+JSON (or text) from ``respond`` (and POSTs from ``respond_post``), optionally over TLS."""
 
 from __future__ import annotations
 
@@ -30,6 +30,10 @@ class FakeServer:
         """(status, body, extra headers) for ``GET path``; a ``str`` body is sent as text, anything else as JSON."""
         raise NotImplementedError
 
+    def respond_post(self, path: str, headers: Mapping[str, str], body: bytes) -> tuple[int, Any, Mapping[str, str]]:
+        """(status, body, extra headers) for ``POST path`` with ``body``; only fakes that serve POST override it."""
+        return 405, {"message": "POST is not served by this fake"}, {}
+
     def tls_context(self) -> ssl.SSLContext | None:
         return None
 
@@ -46,7 +50,13 @@ class FakeServer:
                 return
 
             def do_GET(self) -> None:
-                status, body, extra = fake.respond(self.path, {k.lower(): v for k, v in self.headers.items()})
+                self._send(*fake.respond(self.path, {k.lower(): v for k, v in self.headers.items()}))
+
+            def do_POST(self) -> None:
+                data = self.rfile.read(int(self.headers.get("content-length") or 0))
+                self._send(*fake.respond_post(self.path, {k.lower(): v for k, v in self.headers.items()}, data))
+
+            def _send(self, status: int, body: Any, extra: Mapping[str, str]) -> None:
                 is_text = isinstance(body, str)
                 data = body.encode() if is_text else json.dumps(body).encode()
                 self.send_response(status)

@@ -21,3 +21,16 @@ def test_github_is_served_by_one_cached_adapter() -> None:
 def test_an_unknown_provider_is_not_found() -> None:
     with pytest.raises(UnsupportedProvider):
         adapter_for("gitlab")
+
+
+def test_jira_is_registered_with_its_record_kinds_read_whole() -> None:
+    from agiletrack.adapters.providers.jira.adapter import JiraAdapter
+    from agiletrack.models.records import RECORD_TYPES
+
+    adapter = adapter_for("jira")
+
+    assert isinstance(adapter, JiraAdapter)
+    assert adapter.credential_fields == ("api_token",)
+    assert adapter.signs_webhooks_with_generated_secret is True
+    assert set(JiraAdapter.snapshot_kinds) == {"jira_issue", "jira_status", "jira_sprint", "jira_board"}
+    assert set(JiraAdapter.snapshot_kinds) <= set(RECORD_TYPES)

@@ -152,6 +152,7 @@ class SyncEngine:
             credentials=credentials,
             cursor=cursor,
             backfill_since=started - timedelta(days=self.backfill_days),
+            provider_state=dict(integration.provider_state),
         )
         self.integrations.update(
             integration.id,
@@ -169,6 +170,9 @@ class SyncEngine:
                     result.records_written += self.records.put_many(integration.id, page.records)
                     page_newest = max(r.updated_at for r in page.records)
                     newest = page_newest if newest is None else max(newest, page_newest)
+                if page.provider_state is not None and page.provider_state != ctx.provider_state:
+                    self.integrations.update(integration.id, {"provider_state": page.provider_state})
+                    ctx.provider_state = dict(page.provider_state)
                 self.integrations.save_cursor(integration.id, owner, page.cursor)
                 if page.done:
                     finished_stream = True

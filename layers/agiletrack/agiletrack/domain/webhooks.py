@@ -218,7 +218,7 @@ class EventProcessor:
         delivery = delivery_from_message(message, self.blobs)
         adapter = self.adapter_for(integration.type)
         config = adapter.config_model.model_construct(**integration.config)
-        result = adapter.parse_webhook(delivery, config)
+        result = adapter.parse_webhook(delivery, config, integration.provider_state)
         now = self.clock()
         changes: dict[str, Any] = {"last_webhook_at": delivery.received_at}
         if result.connected:

@@ -208,6 +208,9 @@ class Integration(BaseModel):
     api_response_ms: float | None = None
     webhook_connected_at: UtcDatetime | None = None
     last_webhook_at: UtcDatetime | None = None
+    provider_state: dict[str, Any] = Field(default_factory=dict)
+    """Non-secret facts the sync discovered about the provider site that webhooks also need (for Jira: the
+    sprint and estimation field ids, the board id, the user's time zone). Never a credential."""
 
 
 class WebhookInfo(BaseModel):

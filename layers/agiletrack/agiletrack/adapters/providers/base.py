@@ -49,6 +49,9 @@ class PullContext:
     backfill_since: datetime
     """Start of history for a first sync (``BACKFILL_DAYS`` before now)."""
     stats: ApiStats = field(default_factory=ApiStats)
+    provider_state: dict[str, Any] = field(default_factory=dict)
+    """Non-secret facts about the provider site that the sync discovered and webhooks also need (the
+    integration's ``provider_state``, as stored)."""
 
 
 @dataclass
@@ -59,6 +62,8 @@ class PullPage:
     cursor: dict[str, Any]
     done: bool = False
     """True on the last page of this sync: the cursor is the starting point of the next sync."""
+    provider_state: dict[str, Any] | None = None
+    """New provider state to keep on the integration (stored with the page); None leaves it unchanged."""
 
 
 @dataclass
@@ -139,8 +144,11 @@ class ProviderAdapter(Protocol):
         is not one (the intake refuses it instead of queueing what processing can never read)."""
         ...
 
-    def parse_webhook(self, delivery: WebhookDelivery, config: BaseModel) -> WebhookResult:
-        """Turn a verified delivery into normalized records."""
+    def parse_webhook(
+        self, delivery: WebhookDelivery, config: BaseModel, provider_state: Mapping[str, Any]
+    ) -> WebhookResult:
+        """Turn a verified delivery into normalized records. ``provider_state`` is the integration's
+        (what its sync discovered about the site; ``{}`` before the first sync)."""
         ...
 
     def refresh(self, config: BaseModel, credentials: Mapping[str, str], records: list[Record]) -> list[Record]:

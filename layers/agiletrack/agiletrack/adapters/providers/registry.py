@@ -15,6 +15,7 @@ from agiletrack.errors import UnsupportedProvider
 
 _ADAPTERS: dict[str, str] = {
     "github": "agiletrack.adapters.providers.github:GitHubAdapter",
+    "jira": "agiletrack.adapters.providers.jira.adapter:JiraAdapter",
 }
 
 

@@ -688,7 +688,12 @@ class GitHubAdapter:
     def webhook_payload(self, delivery: WebhookDelivery) -> Mapping[str, Any]:
         return webhooks.decoded_payload(delivery)
 
-    def parse_webhook(self, delivery: WebhookDelivery, config: BaseModel) -> WebhookResult:
+    def parse_webhook(
+        self,
+        delivery: WebhookDelivery,
+        config: BaseModel,
+        provider_state: Mapping[str, Any] | None = None,  # noqa: ARG002 - GitHub keeps no provider state
+    ) -> WebhookResult:
         return webhooks.parse(delivery, _github_config(config))
 
     def merge_record(self, stored: Record, incoming: Record) -> Record:

@@ -1,1 +1,6 @@
-"""Jira Cloud: credential validation and webhook signatures (the pull arrives with its own issue)."""
+"""Jira Cloud: credential validation, webhook signatures, the pull sync and the adapter.
+
+Importing the package registers the Jira record kinds with the record store.
+"""
+
+from agiletrack.adapters.providers.jira import records as records

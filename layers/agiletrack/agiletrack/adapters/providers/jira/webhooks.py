@@ -171,7 +171,7 @@ def _issue_event(
     project = _project_key(raw)
     if raw.get("id") is None or project is None or (event != ISSUE_DELETED and not _has_state(raw)):
         return WebhookResult(event=MALFORMED, ignored=True, connected=True)
-    ours = project.upper() == str(config.project_key).upper()
+    ours = project == config.project_key
     if not ours and not (event == "jira:issue_updated" and _moved_out(changelog)):
         return WebhookResult(event=event, ignored=True, connected=True)
     history = history_changes([{**changelog, "created": at.isoformat()}], fields) if changelog.get("id") else []

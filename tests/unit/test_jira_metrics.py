@@ -175,6 +175,12 @@ def test_unknown_status_ids() -> None:
     # leaving it for Shipped is an entry into done. Created 03-04, 77 at 03-05, Shipped 03-06 -> lead 48 h.
     odd = issue("1", t(4), move(t(5), TRIAGE, "77"), move(t(6), "77", SHIPPED))
     assert issue_figures(odd)["lead_time"] == stats(48.0)
+    # "99" is unknown too, but it is the issue's current status and the issue reports it as done: moving
+    # into it at 03-07 is an entry into done (created 03-06 -> 24 h), and the issue is not in the backlog.
+    reported = issue("2", t(6), move(t(7), TRIAGE, "99"), status_category="done")
+    result = metrics(reported)
+    assert result["issues"]["lead_time"] == stats(24.0)
+    assert result["now"]["backlog"]["total"] == 0
 
 
 def test_more_than_forty_histories() -> None:

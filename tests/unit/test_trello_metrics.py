@@ -467,3 +467,17 @@ def test_an_empty_board() -> None:
         "labels": {},
     }
     assert series({}) == {"cards_created": weeks(0, 0), "cards_done": weeks(0, 0)}
+
+
+def test_a_two_list_workflow_has_no_cycle_time() -> None:
+    a = card_id(t(4), 1)
+    records = store(
+        [tp.create_card(a, TODO, t(4)), tp.move_card(a, TODO, DOING, t(5)), tp.move_card(a, DOING, DONE, t(6))]
+    )
+
+    result = compute_trello_metrics(records, SINCE, UNTIL, NOW, list_ids=[TODO, DONE])
+
+    # lead 04 -> 06 = 48; DOING is untracked here: no in-progress list, no move (one side untracked).
+    assert result["cards"]["lead_time"] == stats(1, 48.0, 48.0, 48.0, 48.0)
+    assert result["cards"]["cycle_time"] == EMPTY
+    assert result["cards"]["moves"]["total"] == 0

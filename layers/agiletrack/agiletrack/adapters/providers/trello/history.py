@@ -34,19 +34,18 @@ class Workflow:
 
     list_ids: tuple[str, ...]
     position: Mapping[str, int]
+    """Tracked list → its index in the workflow."""
+    done: str
+    in_progress: frozenset[str]
+    """The lists strictly between the first and the last."""
 
     @classmethod
     def of(cls, list_ids: Sequence[str]) -> Workflow:
         if not list_ids:
             raise ValueError("a Trello workflow needs at least one list")
-        return cls(tuple(list_ids), {list_id: i for i, list_id in enumerate(list_ids)})
-
-    @property
-    def done(self) -> str:
-        return self.list_ids[-1]
-
-    def is_in_progress(self, list_id: str) -> bool:
-        return 0 < self.position.get(list_id, 0) < len(self.list_ids) - 1
+        ordered = tuple(list_ids)
+        position = {list_id: i for i, list_id in enumerate(ordered)}
+        return cls(ordered, position, ordered[-1], frozenset(ordered[1:-1]))
 
 
 def entered_list(action: TrelloAction) -> str | None:
@@ -78,6 +77,8 @@ class CardFacts:
 
 @dataclass
 class BoardHistory:
+    """Per-card facts and per-member counts from the actions, and the current-state records by id."""
+
     workflow: Workflow
     window: Window
     cards: dict[str, CardFacts] = field(default_factory=dict)
@@ -144,7 +145,7 @@ class BoardHistory:
         last = card.last_entry.get(list_id)
         if last is None or at > last:
             card.last_entry[list_id] = at
-        if self.workflow.is_in_progress(list_id) and (card.first_progress is None or at < card.first_progress):
+        if list_id in self.workflow.in_progress and (card.first_progress is None or at < card.first_progress):
             card.first_progress = at
         if list_id != self.workflow.done:
             return

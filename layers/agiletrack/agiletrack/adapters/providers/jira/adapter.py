@@ -1,15 +1,12 @@
-"""The Jira Cloud adapter: validation, the pull (``pull.py``), and delegation to the webhook and metric modules.
-
-Webhook parsing (``jira.webhooks``) and the metrics (``jira.metrics``) are imported when first used.
-"""
+"""The Jira Cloud adapter: validation (``validate.py``), the pull (``pull.py``), webhooks (``webhooks.py``) and the
+metrics (``metrics.py``) behind the one ``ProviderAdapter`` interface."""
 
 from __future__ import annotations
 
-import importlib
+import json
 import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
-from types import ModuleType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
@@ -23,10 +20,13 @@ from agiletrack.adapters.providers.base import (
     WebhookResult,
     WebhookSecrets,
 )
+from agiletrack.adapters.providers.jira import webhooks
 from agiletrack.adapters.providers.jira.client import JiraClient
+from agiletrack.adapters.providers.jira.metrics import compute_jira_metrics
 from agiletrack.adapters.providers.jira.pull import JiraPull
 from agiletrack.adapters.providers.jira.records import JIRA_RECORD_TYPES
 from agiletrack.adapters.providers.jira.validate import JiraValidator
+from agiletrack.errors import InvalidPayload
 from agiletrack.models.common import utcnow
 from agiletrack.models.integrations import JiraConfig
 from agiletrack.models.records import Record
@@ -39,10 +39,6 @@ def _jira_config(config: BaseModel) -> JiraConfig:
     if not isinstance(config, JiraConfig):
         raise TypeError(f"the Jira adapter needs a JiraConfig, not {type(config).__name__}")
     return config
-
-
-def _module(name: str) -> ModuleType:
-    return importlib.import_module(f"agiletrack.adapters.providers.jira.{name}")
 
 
 class JiraAdapter:
@@ -78,25 +74,32 @@ class JiraAdapter:
         """Jira deliveries carry whole issues: nothing to complete."""
         return records
 
-    # ------------------------------------------------------------ webhooks (jira/webhooks.py)
+    # ------------------------------------------------------------ webhooks
     def delivery_id(self, delivery: WebhookDelivery) -> str | None:
-        result: str | None = _module("webhooks").delivery_id(delivery)
-        return result
+        return webhooks.delivery_id(delivery)
 
     def verify_webhook(self, delivery: WebhookDelivery, secrets: WebhookSecrets) -> bool:
-        return bool(_module("webhooks").verify(delivery, secrets))
+        return webhooks.verify(delivery, secrets)
+
+    def webhook_payload(self, delivery: WebhookDelivery) -> Mapping[str, Any]:
+        """The delivery's JSON object; a signed body that is not one is refused at intake (400)."""
+        try:
+            payload = json.loads(delivery.body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+            raise InvalidPayload("The delivery body is not a Jira JSON payload.") from exc
+        if not isinstance(payload, dict):
+            raise InvalidPayload("The delivery body is not a JSON object.")
+        return payload
 
     def parse_webhook(
         self, delivery: WebhookDelivery, config: BaseModel, provider_state: Mapping[str, Any] | None = None
     ) -> WebhookResult:
-        result: WebhookResult = _module("webhooks").parse(delivery, _jira_config(config), dict(provider_state or {}))
-        return result
+        return webhooks.parse(delivery, _jira_config(config), dict(provider_state or {}))
 
     def merge_record(self, stored: Record, incoming: Record) -> Record:
-        merged: Record = _module("webhooks").merge_record(stored, incoming)
-        return merged
+        return webhooks.merge_record(stored, incoming)
 
-    # ------------------------------------------------------------ metrics (jira/metrics.py)
+    # ------------------------------------------------------------ metrics
     def compute_metrics(
         self,
         records: Mapping[str, list[Record]],
@@ -106,10 +109,7 @@ class JiraAdapter:
         config: BaseModel,  # noqa: ARG002 - the records carry the board and its fields
         params: Mapping[str, str],
     ) -> dict[str, Any]:
-        document: dict[str, Any] = _module("metrics").compute_jira_metrics(
-            records, since, until, now, sprint_id=params.get("sprint_id")
-        )
-        return document
+        return compute_jira_metrics(records, since, until, now, sprint_id=params.get("sprint_id"))
 
 
 if TYPE_CHECKING:

@@ -93,3 +93,8 @@ class TransientProviderError(ProviderError):
     """A network failure or a 502/503/504: retried in place with backoff before it counts."""
 
     code = "provider_unavailable"
+
+
+class Superseded(Exception):
+    """A write of a sync or webhook was fenced off: the integration's scope generation moved on (a scope
+    change or a delete), or another worker holds the sync lease. The writer stops; nothing is retried."""

@@ -14,7 +14,11 @@ from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, mod
 from agiletrack.models.common import UtcDatetime
 
 IntegrationType = Literal["github", "jira", "trello"]
-IntegrationStatus = Literal["pending", "syncing", "active", "failed"]
+IntegrationStatus = Literal["pending", "syncing", "active", "error", "failed", "deleting"]
+"""``pending``: no complete sync yet; ``syncing``: a sync runs; ``active``: the last sync completed; ``error``: the
+last sync's retries were used up on a rate limit or a provider failure: still scheduled hourly, ``active`` again
+after the next good sync; ``failed``: the provider refused the credentials: not scheduled until they change;
+``deleting``: deleted, its data being removed (the API answers 404 for it)."""
 MASK = "********"
 
 _REPO = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
@@ -194,6 +198,8 @@ class Integration(BaseModel):
     """Newest record or webhook held (for data freshness)."""
     api_quota: dict[str, Any] | None = None
     api_response_ms: float | None = None
+    generation: int = 0
+    """The scope generation: raised by every scope change and by delete; writes of an older one are fenced off."""
     webhook_connected_at: UtcDatetime | None = None
     last_webhook_at: UtcDatetime | None = None
 

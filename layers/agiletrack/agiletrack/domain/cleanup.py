@@ -4,7 +4,8 @@ A scope change and a delete change the integration at once (one transaction: the
 status, a new generation, the cursor reset) and leave the slow part to this job on the sync queue:
 
 - the records written under an older generation (each delete conditional on that, so a record the new
-  scope just wrote is never lost), kind by kind, one Query page at a time;
+  scope just wrote is never lost), kind by kind, one Query page at a time; for a deleted integration,
+  whose fence no write can pass any more, all of them, with unconditional batch deletes;
 - the cached metrics;
 - for a deleted integration, then its secret, and then its items in the Integrations table, ``META`` last.
 
@@ -83,7 +84,12 @@ class Cleanup:
                     logger.info("cleanup continues in a new job", extra={"integration_id": integration.id})
                     return CleanupOutcome("continued", deleted)
                 count, start = self.records.delete_older(
-                    integration.id, kind, integration.generation, start=start, limit=self.page_size
+                    integration.id,
+                    kind,
+                    integration.generation,
+                    start=start,
+                    limit=self.page_size,
+                    everything=deleting,
                 )
                 deleted += count
                 pages += 1

@@ -58,7 +58,14 @@ class RecordStore(Protocol):
     def updated_since(self, integration_id: str, kind: str, since: datetime | None) -> Iterator[Record]: ...
     def delete_all(self, integration_id: str, kinds: Iterable[str]) -> int: ...
     def delete_older(
-        self, integration_id: str, kind: str, generation: int, *, start: dict[str, Any] | None, limit: int
+        self,
+        integration_id: str,
+        kind: str,
+        generation: int,
+        *,
+        start: dict[str, Any] | None,
+        limit: int,
+        everything: bool = False,
     ) -> tuple[int, dict[str, Any] | None]: ...
 
 

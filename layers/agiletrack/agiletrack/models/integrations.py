@@ -15,10 +15,13 @@ from agiletrack.models.common import UtcDatetime
 
 IntegrationType = Literal["github", "jira", "trello"]
 IntegrationStatus = Literal["pending", "syncing", "active", "error", "failed", "deleting"]
-"""``pending``: no complete sync yet; ``syncing``: a sync runs; ``active``: the last sync completed; ``error``: the
-last sync's retries were used up on a rate limit or a provider failure: still scheduled hourly, ``active`` again
-after the next good sync; ``failed``: the provider refused the credentials: not scheduled until they change;
-``deleting``: deleted, its data being removed (the API answers 404 for it)."""
+STATUS_MEANING = (
+    "pending: no complete sync yet; syncing: a sync is running; active: the last sync completed; "
+    "error: the last sync job used up its retries on a rate limit or a provider failure (see last_error): "
+    "it is still synced every hour and becomes active again after the next good sync; "
+    "failed: the provider refused the credentials: no longer synced until they change (PATCH); "
+    "deleting: deleted, its data being removed (never shown: the API answers 404 for it)"
+)
 MASK = "********"
 
 _REPO = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
@@ -217,7 +220,7 @@ class IntegrationView(BaseModel):
     team_id: str
     type: IntegrationType
     name: str
-    status: IntegrationStatus
+    status: IntegrationStatus = Field(description=STATUS_MEANING)
     config: dict[str, Any]
     created_at: UtcDatetime
     updated_at: UtcDatetime

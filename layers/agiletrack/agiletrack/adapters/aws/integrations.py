@@ -337,7 +337,16 @@ class DynamoIntegrationStore:
 
     def reset_sync_state(self, integration_id: str) -> None:
         """Forget the cursor and the queued flag. The lease stays: a running worker keeps it until it ends,
-        so no second job runs beside it."""
+        so no second job runs beside it (without one, the whole item goes)."""
+        key = {"pk": to_value(_pk(integration_id)), "sk": to_value(SYNC)}
+        try:
+            clients.dynamodb().delete_item(
+                TableName=self.table, Key=key, ConditionExpression="attribute_not_exists(lease_owner)"
+            )
+            return
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
         try:
             clients.dynamodb().update_item(
                 TableName=self.table,

@@ -33,8 +33,10 @@ from agiletrack.models.records import RECORD_TYPES, Record
 from agiletrack.settings import get_settings
 
 WRITE_THREADS = 8
-FENCED_CHUNK = 25
-"""Records per fenced transaction (plus the ConditionCheck: well inside DynamoDB's 100 items)."""
+FENCED_CHUNK = 99
+"""Records per fenced transaction, with the ConditionCheck: DynamoDB's limit of 100 items."""
+FENCED_BYTES = 3_000_000
+"""...and at most this much record data per transaction (DynamoDB's limit is 4 MB)."""
 NEWER = "attribute_not_exists(pk) OR updated_at < :u OR (updated_at = :u AND h <> :h)"
 OLDER_GENERATION = "attribute_not_exists(g) OR g < :g"
 
@@ -101,11 +103,9 @@ class DynamoRecordStore:
                 return sum(self.put_if_newer(integration_id, r) for r in batch)
             with ThreadPoolExecutor(max_workers=WRITE_THREADS) as pool:
                 return sum(pool.map(lambda r: self.put_if_newer(integration_id, r), batch))
-        chunks = [batch[i : i + FENCED_CHUNK] for i in range(0, len(batch), FENCED_CHUNK)]
-        if len(chunks) <= 1:
-            return sum(self._put_fenced(integration_id, c, generation) for c in chunks)
-        with ThreadPoolExecutor(max_workers=WRITE_THREADS) as pool:
-            return sum(pool.map(lambda c: self._put_fenced(integration_id, c, generation), chunks))
+        # One transaction after the other: they are few (99 records each), and moto, which copies every table
+        # a transaction touches, cannot run them beside other writes.
+        return sum(self._put_fenced(integration_id, chunk, generation) for chunk in _chunks(batch))
 
     def _put_fenced(self, integration_id: str, chunk: list[Record], generation: int) -> int:
         """One transaction: the generation check on META and the records' conditional Puts. A record whose
@@ -176,12 +176,20 @@ class DynamoRecordStore:
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def delete_older(
-        self, integration_id: str, kind: str, generation: int, *, start: dict[str, Any] | None, limit: int
+        self,
+        integration_id: str,
+        kind: str,
+        generation: int,
+        *,
+        start: dict[str, Any] | None,
+        limit: int,
+        everything: bool = False,
     ) -> tuple[int, dict[str, Any] | None]:
         """Delete up to ``limit`` records of one kind written under a generation older than ``generation``
         (one Query page); returns (how many were deleted, where the next page starts or None). Each delete
         is conditional on the record still being of an older generation, so a record the new scope just
-        wrote under the same id is never lost."""
+        wrote under the same id is never lost. ``everything`` (an integration being deleted, whose fence no
+        write can pass any more) deletes them all, 25 to a BatchWriteItem."""
         kwargs: dict[str, Any] = {
             "TableName": self.table,
             "KeyConditionExpression": "pk = :p",
@@ -192,7 +200,14 @@ class DynamoRecordStore:
         if start:
             kwargs["ExclusiveStartKey"] = start
         page = clients.dynamodb().query(**kwargs)
-        stale = [item["sk"] for item in page.get("Items", []) if "g" not in item or int(item["g"]["N"]) < generation]
+        stale = [
+            item["sk"]
+            for item in page.get("Items", [])
+            if everything or "g" not in item or int(item["g"]["N"]) < generation
+        ]
+        if everything:
+            self._batch_delete([{"pk": to_value(record_pk(integration_id, kind)), "sk": sk} for sk in stale])
+            return len(stale), page.get("LastEvaluatedKey")
 
         def delete(sk: dict[str, Any]) -> bool:
             try:
@@ -211,6 +226,14 @@ class DynamoRecordStore:
         with ThreadPoolExecutor(max_workers=WRITE_THREADS) as pool:
             deleted = sum(pool.map(delete, stale))
         return deleted, page.get("LastEvaluatedKey")
+
+    def _batch_delete(self, keys: list[dict[str, Any]]) -> None:
+        for start in range(0, len(keys), 25):
+            requests: list[Any] = [{"DeleteRequest": {"Key": k}} for k in keys[start : start + 25]]
+            pending: dict[str, Any] = {self.table: requests}
+            while pending:
+                answer = clients.dynamodb().batch_write_item(RequestItems=pending)
+                pending = dict(answer.get("UnprocessedItems") or {})
 
     def delete_all(self, integration_id: str, kinds: Iterable[str]) -> int:
         deleted = 0
@@ -233,6 +256,21 @@ class DynamoRecordStore:
                     pending = dict(answer.get("UnprocessedItems") or {})
             deleted += len(keys)
         return deleted
+
+
+def _chunks(records: list[Record]) -> Iterator[list[Record]]:
+    """The records in transaction-sized chunks (by count and by size)."""
+    chunk: list[Record] = []
+    size = 0
+    for record in records:
+        length = len(record.model_dump_json())
+        if chunk and (len(chunk) >= FENCED_CHUNK or size + length > FENCED_BYTES):
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(record)
+        size += length
+    if chunk:
+        yield chunk
 
 
 def generation_check(table: str, integration_id: str, generation: int) -> dict[str, Any]:

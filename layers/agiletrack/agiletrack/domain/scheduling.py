@@ -41,6 +41,7 @@ def schedule_all(
     report = ScheduleReport()
     now = utcnow()
     pending: list[dict[str, Any]] = []
+    cleanups: list[dict[str, Any]] = []
 
     def flush() -> None:
         failed = queue.send_sync_jobs(pending, spread_seconds=spread_seconds)
@@ -55,14 +56,15 @@ def schedule_all(
             report.skipped_failed += 1
             continue
         if status == "deleting":
-            pending.append(CleanupJob(integration_id=integration_id, requested_at=now).body())
-            report.cleanups += 1
-            if len(pending) >= chunk:
-                flush()
+            cleanups.append(CleanupJob(integration_id=integration_id, requested_at=now).body())
             continue
         pending.append(SyncJob.new(integration_id, "scheduled", now).body())
         if len(pending) >= chunk:
             flush()
     if pending:
         flush()
+    if cleanups:  # few: integrations whose cleanup has not finished
+        failed = queue.send_sync_jobs(cleanups, spread_seconds=spread_seconds)
+        report.send_failures += len(failed)
+        report.cleanups = len(cleanups) - len(failed)
     return report

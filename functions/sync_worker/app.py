@@ -1,4 +1,4 @@
-"""Consumes sync jobs (SQS, partial batch failures) and applies the retry policy.
+"""Consumes sync jobs and cleanup jobs (SQS, partial batch failures) and applies the retry policy.
 
 The engine decides; this handler applies: a job to retry is hidden until its retry time with
 ``ChangeMessageVisibility`` and reported as a failed batch item, so SQS counts the attempt and, after
@@ -16,9 +16,9 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from agiletrack.adapters.aws.queues import queues
-from agiletrack.domain.jobs import SyncJob
+from agiletrack.domain.jobs import CleanupJob, parse_job
 from agiletrack.observability import logger, metrics, tracer
-from agiletrack.wiring import sync_engine
+from agiletrack.wiring import cleanup, sync_engine
 
 # Batches hold one job (BatchSize 1): a retry is a reported item failure, not a function error.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
@@ -30,7 +30,12 @@ class RetryLater(Exception):
 
 def handle_job(record: SQSRecord, context: LambdaContext) -> dict[str, Any]:
     logger.set_correlation_id(record.message_id)
-    job = SyncJob.model_validate_json(record.body)
+    job = parse_job(record.body)
+    if isinstance(job, CleanupJob):
+        logger.append_keys(integration_id=job.integration_id, job_type="cleanup")
+        done = cleanup().run(job, remaining_ms=context.get_remaining_time_in_millis)
+        logger.info("cleanup job done", extra={"outcome": done.outcome, "deleted": done.deleted})
+        return {"outcome": done.outcome, "deleted": done.deleted}
     attempt = int(record.attributes.approximate_receive_count or 1)
     logger.append_keys(integration_id=job.integration_id, job_reason=job.reason, attempt=attempt)
     outcome = sync_engine().run(

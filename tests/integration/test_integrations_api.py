@@ -17,10 +17,12 @@ from agiletrack.adapters.aws.integrations import integration_store
 from agiletrack.adapters.aws.metrics_cache import metrics_cache
 from agiletrack.adapters.aws.queues import queues
 from agiletrack.adapters.aws.records import record_store
+from agiletrack.domain.jobs import CleanupJob
 from agiletrack.models.common import iso, utcnow
 from agiletrack.models.integrations import MASK, LastError, LastSync
 from agiletrack.models.records import PullRequest
 from agiletrack.settings import get_settings
+from agiletrack.wiring import cleanup
 from devstack.template import Resources
 from tests.fakes import jira as fake_jira
 from tests.fakes import trello as fake_trello
@@ -690,13 +692,19 @@ def test_changing_the_repository_starts_its_data_over(
     assert reply.status == 200, reply.text
     assert reply.json()["config"]["repository"] == "octo-org/other-repo"
     assert reply.json()["status"] == "pending"
-    assert record_store().count(integration_id, "pull_request") == 0
-    assert metrics_cache().get(integration_id, "default") is None
     assert "cursor" not in integration_store().sync_state(integration_id)
     stored = integration_store().get(integration_id)
-    assert stored is not None
+    assert stored is not None and stored.generation == 1
     assert stored.last_success_at is None and stored.newest_data_at is None and stored.last_webhook_at is None
-    assert [j["reason"] for j in sqs_jobs()] == ["created"]
+    jobs = sqs_jobs()
+    assert sorted((j["type"], j.get("reason")) for j in jobs) == [("cleanup", None), ("sync", "created")]
+    # the old repository's records and cached metrics go with the cleanup job, not within the request
+    assert record_store().count(integration_id, "pull_request") == 1
+    cleanup().run(
+        CleanupJob.model_validate(next(j for j in jobs if j["type"] == "cleanup")), remaining_ms=lambda: 300_000
+    )
+    assert record_store().count(integration_id, "pull_request") == 0
+    assert metrics_cache().get(integration_id, "default") is None
 
 
 def test_other_config_changes_keep_records_but_drop_cached_metrics(
@@ -720,7 +728,7 @@ def test_other_config_changes_keep_records_but_drop_cached_metrics(
 
 # ---------------------------------------------------------------- delete
 def test_delete_removes_the_integration_its_secret_and_everything_stored(
-    call_api: ApiCaller, github: FakeGitHub, aws: Resources
+    call_api: ApiCaller, github: FakeGitHub, aws: Resources, sqs_jobs: Callable[[], list[dict[str, Any]]]
 ) -> None:
     created = create(call_api, github_body(github))
     integration_id = created["id"]
@@ -731,10 +739,14 @@ def test_delete_removes_the_integration_its_secret_and_everything_stored(
 
     assert reply.status == 204
     assert reply.text == ""
-    assert secret_names() == []
-    assert integration_id not in all_dynamo_items(aws)
     assert_error(call_api("GET", f"/integrations/{integration_id}"), 404)
     assert_error(call_api("DELETE", f"/integrations/{integration_id}"), 404)
+    # and the cleanup job it queued removes everything
+    jobs = [j for j in sqs_jobs() if j["type"] == "cleanup"]
+    assert [j["integration_id"] for j in jobs] == [integration_id]
+    assert cleanup().run(CleanupJob.model_validate(jobs[0]), remaining_ms=lambda: 300_000).outcome == "done"
+    assert secret_names() == []
+    assert integration_id not in all_dynamo_items(aws)
 
 
 # ---------------------------------------------------------------- webhook secret

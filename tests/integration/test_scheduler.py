@@ -104,3 +104,20 @@ def test_ten_thousand_integrations_in_one_run(aws: Any, record_property: Any) ->
     assert held[queues().sync_url.rsplit("/", 1)[-1]] == 10_000
     # The scheduler's timeout is 300 s; stay far inside it even on an in-process emulator.
     assert elapsed < 150
+
+
+def test_an_error_integration_is_scheduled_and_a_deleting_one_gets_its_cleanup_again(aws: Any) -> None:
+    seed(3)
+    store = integration_store()
+    ids = sorted(i for i, _ in store.schedulable())
+    store.update(ids[0], {"status": "error"})
+    store.update(ids[1], {"status": "deleting"})
+
+    report = schedule_all(store, queues(), spread_seconds=0)
+
+    assert (report.seen, report.queued, report.cleanups, report.skipped_failed) == (3, 2, 1, 0)
+    answer = boto3.client("sqs").receive_message(QueueUrl=queues().sync_url, MaxNumberOfMessages=10)
+    bodies = [json.loads(m["Body"]) for m in answer.get("Messages", [])]
+    assert sorted((b.get("type"), b["integration_id"]) for b in bodies) == sorted(
+        [("sync", ids[0]), ("cleanup", ids[1]), ("sync", ids[2])]
+    )

@@ -121,7 +121,7 @@ def check_sqs_batch(handler: Any, event: dict[str, Any], context: LambdaContext,
 
 def check_schedule(handler: Any, event: dict[str, Any], context: LambdaContext, _fake: Any) -> None:
     report = handler(event, context)
-    assert report == {"seen": 0, "queued": 0, "skipped_failed": 0, "send_failures": 0}
+    assert report == {"seen": 0, "queued": 0, "skipped_failed": 0, "send_failures": 0, "cleanups": 0}
 
 
 CHECKS: dict[str, Check] = {

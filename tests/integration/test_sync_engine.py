@@ -225,7 +225,7 @@ def test_auth_refused_marks_failed_without_retry(aws: Any, provider: FakeProvide
     assert skipped.outcome == "skipped"
 
 
-def test_server_error_is_retried_after_300_s_and_fails_after_three_retries(
+def test_server_error_is_retried_after_300_s_and_is_an_error_after_three_retries(
     aws: Any, provider: FakeProvider, make_integration: Any
 ) -> None:
     integration = make_integration(provider.url)
@@ -237,7 +237,7 @@ def test_server_error_is_retried_after_300_s_and_fails_after_three_retries(
         decisions.append(outcome.retry)
         status = integration_store().get(integration.id)
         assert status is not None
-        assert status.status == ("failed" if attempt == 4 else "pending")
+        assert status.status == ("error" if attempt == 4 else "pending")
 
     assert [d.delay_seconds for d in decisions[:3]] == [300, 300, 300]
     assert all(d.action == "retry" for d in decisions)  # the fourth failure goes on to the DLQ

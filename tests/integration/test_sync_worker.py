@@ -18,7 +18,10 @@ from typing import Any
 import boto3
 import pytest
 
+from agiletrack.adapters.aws.integrations import integration_store
+from agiletrack.adapters.aws.queues import queues
 from agiletrack.adapters.aws.records import record_store
+from agiletrack.domain.scheduling import schedule_all
 from agiletrack.models.common import parse_iso
 from devstack.lambda_runtime import load_handler
 from devstack.sqs_poller import failed_message_ids, sqs_record
@@ -229,7 +232,7 @@ def test_a_refused_token_fails_the_integration_without_retry(
 
 
 # ---------------------------------------------------------------- (d) failing again and again
-def test_a_job_that_keeps_failing_is_retried_three_times_then_dead_lettered(
+def test_a_job_that_keeps_failing_is_dead_lettered_and_the_integration_stays_scheduled(
     aws: Resources, call_api: ApiCaller, github: FakeGitHub, integration_id: str
 ) -> None:
     # Given GitHub answers 500 to every query
@@ -256,10 +259,12 @@ def test_a_job_that_keeps_failing_is_retried_three_times_then_dead_lettered(
                 QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
             )
         else:
-            # and after the third retry the integration is failed with the last error
-            assert status["status"] == "failed"
+            # and after the third retry the integration is in error with the last error, still scheduled
+            # for the next hour (not failed: only refused credentials stop an integration)
+            assert status["status"] == "error"
             assert status["last_error"]["kind"] == "other"
-            assert status["next_sync_at"] is None
+            next_sync = parse_iso(status["next_sync_at"]).timestamp()
+            assert before + 3600 - 1 <= next_sync <= time.time() + 3600 + 1
         message = receive_job(aws)  # moto, like SQS, moves it to the DLQ on the receive after the 4th
 
     # Then the job was tried four times in all and is in the DLQ as it was sent
@@ -269,3 +274,16 @@ def test_a_job_that_keeps_failing_is_retried_three_times_then_dead_lettered(
     (dead_message,) = dead["Messages"]
     assert dead_message["Body"] == original["Body"]
     assert status_of(call_api, integration_id)["error_rate_24h"] == 1.0
+
+    # And when the outage is over, the next hour's schedule queues it again (its 0-900 s spread cut to 0)
+    with github._lock:
+        github._fail_graphql.clear()
+    report = schedule_all(integration_store(), queues(), spread_seconds=0)
+    assert (report.queued, report.skipped_failed) == (1, 0)
+    scheduled = receive_job(aws)
+    assert scheduled is not None and json.loads(scheduled["Body"])["reason"] == "scheduled"
+    # and its sync recovers the integration by itself
+    assert run_sync_worker(aws, scheduled) == {"batchItemFailures": []}
+    recovered = status_of(call_api, integration_id)
+    assert recovered["status"] == "active"
+    assert recovered["last_error"] is None

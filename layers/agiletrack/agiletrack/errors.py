@@ -113,3 +113,8 @@ class ProviderTimeout(TransientProviderError):
     one byte at a time)."""
 
     code = "provider_timeout"
+
+
+class Superseded(Exception):
+    """A write of a sync or webhook was fenced off: the integration's scope generation moved on (a scope
+    change or a delete), or another worker holds the sync lease. The writer stops; nothing is retried."""

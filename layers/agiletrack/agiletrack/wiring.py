@@ -21,6 +21,7 @@ from agiletrack.adapters.providers.base import ValidationInfo
 from agiletrack.adapters.providers.jira.validate import JiraValidator
 from agiletrack.adapters.providers.registry import adapter_for
 from agiletrack.adapters.providers.trello.validate import TrelloValidator
+from agiletrack.domain.cleanup import Cleanup
 from agiletrack.domain.integrations import IntegrationService
 from agiletrack.domain.metrics_service import MetricsService
 from agiletrack.domain.sync import SyncEngine
@@ -77,6 +78,17 @@ def sync_engine() -> SyncEngine:
     )
 
 
+@cache
+def cleanup() -> Cleanup:
+    return Cleanup(
+        integrations=integration_store(),
+        records=record_store(),
+        metrics_cache=metrics_cache(),
+        secrets=secret_store(),
+        queues=queues(),
+    )
+
+
 def _count_rejected(integration_id: str) -> None:
     integration_store().add_event(integration_id, "webhook", outcome="rejected")
 
@@ -106,5 +118,5 @@ def event_processor() -> EventProcessor:
 
 def reset() -> None:
     """Forget every wired instance (tests switch environments between cases)."""
-    for factory in (integration_service, metrics_service, sync_engine, webhook_intake, event_processor):
+    for factory in (integration_service, metrics_service, sync_engine, cleanup, webhook_intake, event_processor):
         factory.cache_clear()

@@ -7,10 +7,15 @@
   every view masks credentials.
 
 Changing what an integration points at (its *scope*: repository, branch or API root; Jira site, project or
-board; Trello board) makes the data held for it another data set. The records, the cached metrics and the
-sync cursor of the old scope are dropped, the status goes back to ``pending`` and a full sync is queued,
-exactly as for a new integration. Other config changes (Trello ``list_ids``, GitHub ``include_private``)
-keep the records and only invalidate cached metrics.
+board) makes the data held for it another data set. In one transaction the config changes, the status goes
+back to ``pending``, the scope generation goes up and the sync cursor is reset (a running sync keeps its
+lease and is fenced off by the generation); a full sync is queued, exactly as for a new integration, and a
+cleanup job removes the old scope's records and cached metrics in the background. Other config changes
+(Trello ``list_ids``, GitHub ``include_private``) keep the records and only invalidate cached metrics.
+
+A delete marks the integration ``deleting`` and raises its generation (from then on it answers 404 and
+nothing syncs it), and leaves its records, cached metrics, secret and items to the cleanup job
+(``agiletrack.domain.cleanup``): the API answers at once however much data it holds.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ValidationError
 
 from agiletrack.deadline import time_limit
-from agiletrack.domain.jobs import JobReason, SyncJob
+from agiletrack.domain.jobs import CleanupJob, JobReason, SyncJob
 from agiletrack.domain.ports import IntegrationStore, MetricsCache, Queues, RecordStore, SecretStore
 from agiletrack.domain.status import STATUS_WINDOW, IntegrationStatusView, build_status
 from agiletrack.errors import Conflict, CredentialsRequired, NotFound, ProviderError, ValidationFailed
@@ -74,6 +79,8 @@ SECRET_LEASE_WAITS = (0.05, 0.1, 0.2, 0.4, 0.8, 1.0, 1.0, 1.0)
 VALIDATION_SECONDS = 20.0
 """One limit over all of a validation's provider requests, retries and waits: inside API Gateway's 29 s."""
 """Ids are ``int_`` and 16 hex digits; anything much longer is answered 404 without a read."""
+GENERATION_ATTEMPTS = 3
+"""A scope change or delete that loses a race with another one re-reads the integration and tries again."""
 
 
 Validator = Callable[[BaseModel, Mapping[str, str]], object]
@@ -237,7 +244,8 @@ class IntegrationService:
 
     def list(self, team_id: str, *, limit: int, next_token: str | None, base_url: str) -> IntegrationList:
         items, token = self.integrations.list_for_team(team_id, limit=limit, next_token=next_token)
-        return IntegrationList(items=[self._view(i, base_url) for i in items], next_token=token)
+        shown = [self._view(i, base_url) for i in items if i.status != "deleting"]
+        return IntegrationList(items=shown, next_token=token)
 
     def status(self, team_id: str, integration_id: str) -> IntegrationStatusView:
         integration = self.owned(team_id, integration_id)
@@ -299,11 +307,13 @@ class IntegrationService:
         if not changes:
             return self._view(integration, base_url)
         changes["updated_at"] = self.clock()
-        if not self.integrations.update(integration.id, changes, remove=remove):
-            raise NotFound(f"No integration {integration_id}.")
         if scope_changed:
-            self._drop_data(integration.id)
-            self._queue(integration.id, "created")
+            generation = self._change_scope(team_id, integration, changes, remove)
+            self._queue_cleanup(integration.id)
+            job = SyncJob.new(integration.id, "created", self.clock(), generation=generation)
+            self.queues.send_sync_job(job.body())
+        elif not self.integrations.update(integration.id, changes, remove=remove):
+            raise NotFound(f"No integration {integration_id}.")
         elif credentials_changed:
             self.integrations.update(integration.id, {"status": "pending"}, only_if_status=("failed",))
             self.metrics_cache.delete_all(integration.id)
@@ -337,12 +347,12 @@ class IntegrationService:
 
     # ------------------------------------------------------------ delete
     def delete(self, team_id: str, integration_id: str) -> None:
-        """The integration, its secret, its records, its cached metrics, its sync state and events.
-        The integration item goes last, so a delete that stops halfway can simply be repeated."""
+        """Mark the integration ``deleting`` under a new generation (it reads as 404 from now on, and no sync
+        or webhook of it writes anything more) and queue its cleanup job, which removes its records, cached
+        metrics, secret and, last, the integration itself."""
         integration = self.owned(team_id, integration_id)
-        self.secrets.delete(integration.secret_name)
-        self._drop_data(integration.id)
-        self.integrations.delete(integration.id)
+        self._change_scope(team_id, integration, {"status": "deleting", "updated_at": self.clock()}, ())
+        self._queue_cleanup(integration.id)
         logger.info("integration deleted", extra={"integration_id": integration.id, "team_id": team_id})
 
     # ------------------------------------------------------------ sync
@@ -356,7 +366,7 @@ class IntegrationService:
         """The team's integration; another team's id is answered exactly like an unknown one (404)."""
         known_shape = 0 < len(integration_id) <= MAX_ID_LENGTH
         integration = self.integrations.get(integration_id) if known_shape else None
-        if integration is None or integration.team_id != team_id:
+        if integration is None or integration.team_id != team_id or integration.status == "deleting":
             raise NotFound(f"No integration {integration_id}.")
         return integration
 
@@ -401,10 +411,26 @@ class IntegrationService:
             logger.exception("first sync job not sent; the schedule will pick it up", extra={"id": integration_id})
             self.integrations.reset_sync_state(integration_id)
 
-    def _drop_data(self, integration_id: str) -> None:
-        self.records.delete_all(integration_id, self.record_kinds)
-        self.metrics_cache.delete_all(integration_id)
-        self.integrations.reset_sync_state(integration_id)
+    def _change_scope(
+        self, team_id: str, integration: Integration, changes: dict[str, Any], remove: tuple[str, ...]
+    ) -> int:
+        """Apply ``changes`` under a new generation (with the cursor reset, atomically); the new generation.
+        A concurrent scope change or delete makes the write fail: re-read and try again."""
+        for _ in range(GENERATION_ATTEMPTS):
+            if self.integrations.change_scope(
+                integration.id, changes, remove=remove, generation=integration.generation
+            ):
+                return integration.generation + 1
+            integration = self.owned(team_id, integration.id)  # 404 once it is gone or being deleted
+        raise Conflict("The integration is being changed by another request; try again.")
+
+    def _queue_cleanup(self, integration_id: str) -> None:
+        """The change is already stored: a cleanup job that cannot be sent now is sent by the scheduler
+        (integrations left ``deleting``) or left to the next scope change (older records stay unread)."""
+        try:
+            self.queues.send_sync_job(CleanupJob(integration_id=integration_id, requested_at=self.clock()).body())
+        except Exception:
+            logger.exception("cleanup job not sent", extra={"integration_id": integration_id})
 
     def _discard_secret(self, name: str) -> None:
         try:

@@ -1,4 +1,6 @@
-"""The hourly scheduler: one sync job per integration that is not ``failed``.
+"""The hourly scheduler: one sync job per integration that is not ``failed`` (credentials refused) or
+``deleting``; an ``error`` integration (retries used up on a transient cause) is scheduled like any other.
+An integration left ``deleting`` gets its cleanup job again (a lost one resumes within the hour).
 
 Jobs go out with ``SendMessageBatch`` (ten per call), each with a random delay within the first quarter
 hour (SQS's longest delay), so thousands of integrations do not hit the providers in the same second.
@@ -13,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from agiletrack.domain.jobs import SyncJob
+from agiletrack.domain.jobs import CleanupJob, SyncJob
 from agiletrack.domain.ports import IntegrationStore, Queues
 from agiletrack.models.common import utcnow
 
@@ -25,6 +27,7 @@ class ScheduleReport:
     seen: int = 0
     queued: int = 0
     skipped_failed: int = 0
+    cleanups: int = 0
     send_failures: int = 0
 
 
@@ -38,6 +41,7 @@ def schedule_all(
     report = ScheduleReport()
     now = utcnow()
     pending: list[dict[str, Any]] = []
+    cleanups: list[dict[str, Any]] = []
 
     def flush() -> None:
         failed = queue.send_sync_jobs(pending, spread_seconds=spread_seconds)
@@ -51,9 +55,16 @@ def schedule_all(
             # Stopped until its credentials change (the config API queues a sync then).
             report.skipped_failed += 1
             continue
+        if status == "deleting":
+            cleanups.append(CleanupJob(integration_id=integration_id, requested_at=now).body())
+            continue
         pending.append(SyncJob.new(integration_id, "scheduled", now).body())
         if len(pending) >= chunk:
             flush()
     if pending:
         flush()
+    if cleanups:  # few: integrations whose cleanup has not finished
+        failed = queue.send_sync_jobs(cleanups, spread_seconds=spread_seconds)
+        report.send_failures += len(failed)
+        report.cleanups = len(cleanups) - len(failed)
     return report

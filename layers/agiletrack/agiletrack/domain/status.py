@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from agiletrack.models.common import UtcDatetime, as_utc, parse_iso
-from agiletrack.models.integrations import Integration, IntegrationStatus, LastError, LastSync
+from agiletrack.models.integrations import STATUS_MEANING, Integration, IntegrationStatus, LastError, LastSync
 
 STATUS_WINDOW = timedelta(hours=24)
 
@@ -32,7 +32,7 @@ class WebhookHealth(BaseModel):
 
 class IntegrationStatusView(BaseModel):
     id: str
-    status: IntegrationStatus
+    status: IntegrationStatus = Field(description=STATUS_MEANING)
     last_sync: LastSync | None = Field(description="The last sync job (running, or how it ended)")
     last_success_at: UtcDatetime | None
     last_error: LastError | None

@@ -7,7 +7,13 @@
 - Close to the function's timeout the engine stops after a page and queues a continuation job, so a
   first sync of a large repository finishes across several invocations with no page pulled twice.
 - Failures are classified and turned into a retry decision (``RetryDecision``); the SQS consumer
-  applies it (visibility timeout, then partial batch failure).
+  applies it (visibility timeout, then partial batch failure). Only refused credentials stop the
+  integration (``failed``, no longer scheduled); retries used up on anything else leave it ``error`` and
+  scheduled, and the next good sync makes it ``active`` again.
+- Every write is fenced by the integration's scope generation, read once at the start: records go in
+  transactions that check it, the cursor save is conditional on it and on the lease, and so are the status
+  writes. A scope change or a delete raises the generation; the worker's next write is refused
+  (``Superseded``) and it stops without writing anything more.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from typing import Any, Literal
 from agiletrack.adapters.providers.base import ProviderAdapter, PullContext, PullPage
 from agiletrack.domain.jobs import SyncJob
 from agiletrack.domain.ports import IntegrationStore, Queues, RecordStore, SecretStore
-from agiletrack.errors import AuthError, RateLimitError, UnsupportedProvider
+from agiletrack.errors import AuthError, RateLimitError, Superseded, UnsupportedProvider
 from agiletrack.models.common import utcnow
 from agiletrack.models.integrations import Integration, LastError, LastSync
 from agiletrack.observability import logger
@@ -31,6 +37,9 @@ RATE_LIMIT_DEFAULT_WAIT = timedelta(seconds=60)
 OTHER_FAILURE_WAIT = timedelta(seconds=300)
 MAX_RETRIES = 3
 """A job is tried once and retried at most three times (the queue's ``maxReceiveCount`` is 4)."""
+LEASE_WAIT = timedelta(seconds=60)
+"""A job of a newer generation that finds the lease held by a worker of an older one waits this long (the old
+worker stops at its next write and gives the lease back)."""
 STOP_MARGIN_MS = 60_000
 """Stop pulling when less than this is left of the function's time: enough to store a page."""
 
@@ -45,7 +54,7 @@ class RetryDecision:
 
 @dataclass
 class SyncOutcome:
-    outcome: Literal["success", "partial", "coalesced", "skipped", "failed", "rate_limited"]
+    outcome: Literal["success", "partial", "coalesced", "skipped", "superseded", "deferred", "failed", "rate_limited"]
     records_written: int = 0
     records_pulled: int = 0
     pages: int = 0
@@ -98,8 +107,11 @@ class SyncEngine:
     ) -> SyncOutcome:
         """Run one job. ``attempt`` is the message's receive count (1 for the first try)."""
         integration = self.integrations.get(job.integration_id)
-        if integration is None:
+        if integration is None or integration.status == "deleting":
             logger.info("integration gone; job dropped", extra={"integration_id": job.integration_id})
+            return SyncOutcome("skipped")
+        if job.generation is not None and job.generation < integration.generation:
+            logger.info("job of an older scope; dropped", extra={"integration_id": integration.id})
             return SyncOutcome("skipped")
         if integration.status == "failed" and job.reason in ("scheduled", "continuation"):
             return SyncOutcome("skipped")
@@ -123,11 +135,27 @@ class SyncEngine:
             )
             return SyncOutcome("skipped")
         started = self.clock()
-        if not self.integrations.acquire_lease(integration.id, owner, started, ttl=self.lease_ttl):
+        generation = integration.generation
+        if not self.integrations.acquire_lease(
+            integration.id, owner, started, ttl=self.lease_ttl, generation=generation
+        ):
+            held_under = int(self.integrations.sync_state(integration.id).get("lease_generation") or 0)
+            if held_under < generation:
+                # The running worker pulls an older scope: it stops at its next write; this job runs after it.
+                logger.info(
+                    "lease held by an older scope's sync; job deferred", extra={"integration_id": integration.id}
+                )
+                return SyncOutcome("deferred", retry=RetryDecision("retry", int(LEASE_WAIT.total_seconds())))
             logger.info("a sync is already running; job coalesced", extra={"integration_id": integration.id})
             return SyncOutcome("coalesced")
         try:
             return self._run_leased(integration, job, owner, attempt, started, remaining_ms)
+        except Superseded:
+            logger.info(
+                "scope changed or integration deleted during the sync; stopped",
+                extra={"integration_id": integration.id},
+            )
+            return SyncOutcome("superseded")
         finally:
             self.integrations.release_lease(integration.id, owner)
 
@@ -145,7 +173,9 @@ class SyncEngine:
         secret = self.secrets.read(integration.secret_name, fresh=job.reason in ("created", "credentials_changed"))
         credentials: dict[str, str] = dict(secret.get("credentials") or {})
         config = adapter.config_model.model_validate({**integration.config, **credentials})
-        cursor = _cursor(self.integrations.sync_state(integration.id))
+        generation = integration.generation
+        state = self.integrations.sync_state(integration.id)
+        cursor = _cursor(state) if int(state.get("generation") or 0) == generation else {}
         ctx = PullContext(
             integration_id=integration.id,
             config=config,
@@ -154,9 +184,8 @@ class SyncEngine:
             backfill_since=started - timedelta(days=self.backfill_days),
             provider_state=dict(integration.provider_state),
         )
-        self.integrations.update(
-            integration.id,
-            {"status": "syncing", "last_sync": LastSync(started_at=started, outcome="running")},
+        self._fenced_update(
+            integration, {"status": "syncing", "last_sync": LastSync(started_at=started, outcome="running")}
         )
         result = SyncOutcome("success")
         newest: datetime | None = None
@@ -167,13 +196,13 @@ class SyncEngine:
                 result.pages += 1
                 result.records_pulled += len(page.records)
                 if page.records:
-                    result.records_written += self.records.put_many(integration.id, page.records)
+                    result.records_written += self.records.put_many(integration.id, page.records, generation=generation)
                     page_newest = max(r.updated_at for r in page.records)
                     newest = page_newest if newest is None else max(newest, page_newest)
                 if page.provider_state is not None and page.provider_state != ctx.provider_state:
-                    self.integrations.update(integration.id, {"provider_state": page.provider_state})
+                    self._fenced_update(integration, {"provider_state": page.provider_state})
                     ctx.provider_state = dict(page.provider_state)
-                self.integrations.save_cursor(integration.id, owner, page.cursor)
+                self.integrations.save_cursor(integration.id, owner, page.cursor, generation=generation)
                 if page.done:
                     finished_stream = True
                     break
@@ -181,6 +210,8 @@ class SyncEngine:
                     break
             if not finished_stream:
                 result.outcome = "partial"
+        except Superseded:
+            raise
         except RateLimitError as exc:
             return self._failed(integration, job, started, ctx, result, exc, attempt, newest)
         except AuthError as exc:
@@ -196,9 +227,11 @@ class SyncEngine:
         changes: dict[str, Any] = self._stats_changes(ctx, result, newest, integration.newest_data_at)
         if result.outcome == "partial":
             # Out of time: keep the place (the cursor is saved) and continue in a fresh invocation.
-            self.queues.send_sync_job(SyncJob.new(integration.id, "continuation", finished).body())
+            self.queues.send_sync_job(
+                SyncJob.new(integration.id, "continuation", finished, generation=generation).body()
+            )
             changes["last_sync"] = self._last_sync(started, finished, "partial", result)
-            self.integrations.update(integration.id, changes)
+            self._fenced_update(integration, changes)
             self.integrations.add_event(integration.id, "job", finished, outcome="partial")
             return result
         changes.update(
@@ -210,7 +243,7 @@ class SyncEngine:
                 "last_error": None,
             }
         )
-        self.integrations.update(integration.id, changes)
+        self._fenced_update(integration, changes)
         self.integrations.add_event(integration.id, "job", finished, outcome="success")
         if self.on_synced is not None:
             refreshed = self.integrations.get(integration.id)
@@ -251,9 +284,15 @@ class SyncEngine:
         message = getattr(exc, "message", None) or f"{type(exc).__name__} during sync"
         last_error = LastError(at=now, kind=kind, message=str(message)[:500])
         exhausted = retry.action == "retry" and attempt > MAX_RETRIES
-        if kind == "auth" or exhausted:
+        status: Literal["failed", "error", "active", "pending"]
+        if kind == "auth":
+            # Refused credentials: stopped (not scheduled) until they change.
             status = "failed"
-            retry = RetryDecision("retry", 0) if exhausted else retry
+        elif exhausted:
+            # Retries used up on a transient cause: the job goes to the DLQ (the alarm fires), the integration
+            # stays scheduled and the next hour's sync tries again.
+            status = "error"
+            retry = RetryDecision("retry", 0)
         else:
             status = "active" if integration.last_success_at else "pending"
         changes.update(
@@ -263,11 +302,15 @@ class SyncEngine:
                 "last_sync": self._last_sync(started, now, outcome, result),
             }
         )
-        if status != "failed":
-            changes["next_sync_at"] = now + timedelta(seconds=retry.delay_seconds)
-        else:
+        if status == "failed":
             changes["next_sync_at"] = None
-        self.integrations.update(integration.id, changes)
+        elif status == "error":
+            changes["next_sync_at"] = now + SYNC_INTERVAL
+        else:
+            changes["next_sync_at"] = now + timedelta(seconds=retry.delay_seconds)
+        if not self.integrations.update(integration.id, changes, only_if_generation=integration.generation):
+            logger.info("sync of an older scope failed; nothing recorded", extra={"integration_id": integration.id})
+            return SyncOutcome("superseded")
         self.integrations.add_event(integration.id, "job", now, outcome=outcome, error_kind=kind)
         logger.warning(
             "sync job failed",
@@ -282,6 +325,11 @@ class SyncEngine:
         result.outcome = outcome
         result.retry = retry
         return result
+
+    def _fenced_update(self, integration: Integration, changes: dict[str, Any]) -> None:
+        """Record status fields only while the integration is still of the generation this sync pulls."""
+        if not self.integrations.update(integration.id, changes, only_if_generation=integration.generation):
+            raise Superseded("the integration's generation moved on; status not recorded")
 
     # ------------------------------------------------------------ status fields
     @staticmethod

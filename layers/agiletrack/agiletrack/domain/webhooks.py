@@ -30,7 +30,7 @@ from typing import Any
 
 from agiletrack.adapters.providers.base import ProviderAdapter, WebhookDelivery, WebhookSecrets
 from agiletrack.domain.ports import Blobs, IntegrationStore, Queues, RecordStore, SecretStore
-from agiletrack.errors import NotFound, PayloadTooLarge, ProviderError, Unauthorized
+from agiletrack.errors import NotFound, PayloadTooLarge, ProviderError, Superseded, Unauthorized
 from agiletrack.models.common import iso, parse_iso, utcnow
 from agiletrack.models.integrations import Integration
 from agiletrack.models.records import Record
@@ -94,7 +94,7 @@ class WebhookIntake:
     def find(self, provider: str, integration_id: str) -> Integration:
         """The integration a webhook URL names; 404 for an unknown id or the wrong type."""
         integration = self._integration(integration_id) if integration_id else None
-        if integration is None or integration.type != provider:
+        if integration is None or integration.type != provider or integration.status == "deleting":
             raise NotFound("No such webhook endpoint.")
         return integration
 
@@ -125,6 +125,7 @@ class WebhookIntake:
             "integration_id": integration.id,
             "provider": provider,
             "delivery_id": delivery_id,
+            "generation": integration.generation,
             "received_at": iso(delivery.received_at),
             "callback_url": callback_url,
             "headers": {k: v for k, v in delivery.headers.items() if k not in KEPT_HEADERS_EXCLUDED},
@@ -212,9 +213,14 @@ class EventProcessor:
 
     def process(self, message: Mapping[str, Any]) -> Processed:
         integration = self.integrations.get(str(message["integration_id"]))
-        if integration is None:
+        if integration is None or integration.status == "deleting":
             logger.info("delivery for a deleted integration dropped")
             return Processed(event="unknown", ignored=True)
+        generation = int(message.get("generation") or 0)
+        if generation != integration.generation:
+            # Received before a scope change: it belongs to the data set that was dropped.
+            logger.info("delivery for an older scope dropped", extra={"integration_id": integration.id})
+            return Processed(event="stale", ignored=True)
         delivery = delivery_from_message(message, self.blobs)
         adapter = self.adapter_for(integration.type)
         config = adapter.config_model.model_construct(**integration.config)
@@ -229,13 +235,20 @@ class EventProcessor:
             if result.needs_refresh:
                 records = self._refresh(adapter, integration, records)
             records = [self._merged(adapter, integration.id, r) for r in records]
-            written = self.records.put_many(integration.id, records)
+            try:
+                written = self.records.put_many(integration.id, records, generation=generation)
+            except Superseded:
+                logger.info(
+                    "scope changed while processing; delivery dropped", extra={"integration_id": integration.id}
+                )
+                return Processed(event=result.event, ignored=True)
             if written:
                 changes["data_changed_at"] = now
                 newest = max(r.updated_at for r in records)
                 if integration.newest_data_at is None or newest > integration.newest_data_at:
                     changes["newest_data_at"] = newest
-        self.integrations.update(integration.id, changes)
+        if not self.integrations.update(integration.id, changes, only_if_generation=generation):
+            return Processed(event=result.event, ignored=True)
         self.integrations.add_event(
             integration.id, "webhook", now, outcome="accepted", event=result.event, ignored=result.ignored
         )

@@ -14,7 +14,14 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, fiel
 from agiletrack.models.common import UtcDatetime
 
 IntegrationType = Literal["github", "jira", "trello"]
-IntegrationStatus = Literal["pending", "syncing", "active", "failed"]
+IntegrationStatus = Literal["pending", "syncing", "active", "error", "failed", "deleting"]
+STATUS_MEANING = (
+    "pending: no complete sync yet; syncing: a sync is running; active: the last sync completed; "
+    "error: the last sync job used up its retries on a rate limit or a provider failure (see last_error): "
+    "it is still synced every hour and becomes active again after the next good sync; "
+    "failed: the provider refused the credentials: no longer synced until they change (PATCH); "
+    "deleting: deleted, its data being removed (never shown: the API answers 404 for it)"
+)
 MASK = "********"
 
 _REPO = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
@@ -206,6 +213,8 @@ class Integration(BaseModel):
     """Newest record or webhook held (for data freshness)."""
     api_quota: dict[str, Any] | None = None
     api_response_ms: float | None = None
+    generation: int = 0
+    """The scope generation: raised by every scope change and by delete; writes of an older one are fenced off."""
     webhook_connected_at: UtcDatetime | None = None
     last_webhook_at: UtcDatetime | None = None
     provider_state: dict[str, Any] = Field(default_factory=dict)
@@ -226,7 +235,7 @@ class IntegrationView(BaseModel):
     team_id: str
     type: IntegrationType
     name: str
-    status: IntegrationStatus
+    status: IntegrationStatus = Field(description=STATUS_MEANING)
     config: dict[str, Any]
     created_at: UtcDatetime
     updated_at: UtcDatetime

@@ -4,7 +4,11 @@ One partition per integration (``pk = INT#<id>``):
 - ``sk = META``: the integration itself (no credentials). Only these items carry ``team_id`` and
   ``created_at``, so the ``by_team`` index is sparse: it lists a team's integrations in creation order
   (the config API) and, scanned, every integration (the scheduler).
-- ``sk = SYNC``: the sync state: the provider cursor, the lease, the queued flag.
+- ``sk = SYNC``: the sync state: the provider cursor, the lease (with the generation it was taken under),
+  the queued flag, and the generation the cursor belongs to.
+- ``generation`` (on ``META`` and ``SYNC``): the scope generation. A scope change and a delete raise it in one
+  transaction with the reset of the cursor (the lease is kept), and every write of a sync or webhook is
+  conditional on it: a worker that started under an older generation writes nothing.
 - ``sk = COUNT#<YYYY-MM-DDTHH>``: the hour's counters of job and webhook outcomes (``job_success``,
   ``webhook_rejected``...), one item per integration per hour however many events (atomic ``ADD``),
   expiring after two days (TTL ``expires_at``), for ``error_rate_24h`` and the webhook counters: the
@@ -26,7 +30,7 @@ from botocore.exceptions import ClientError
 
 from agiletrack.adapters.aws import clients
 from agiletrack.adapters.aws.dynamo import from_item, paginate, to_item, to_value
-from agiletrack.errors import ValidationFailed
+from agiletrack.errors import Superseded, ValidationFailed
 from agiletrack.models.common import iso, utcnow
 from agiletrack.models.integrations import Integration
 from agiletrack.settings import get_settings
@@ -75,6 +79,35 @@ def decode_token(token: str | None, key_names: frozenset[str]) -> dict[str, Any]
 
 def _is_string_value(value: object) -> bool:
     return isinstance(value, dict) and set(value) == {"S"} and isinstance(value["S"], str) and value["S"] != ""
+
+
+def _update_expression(changes: dict[str, Any], remove: tuple[str, ...]) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """(UpdateExpression, names, values) that set ``changes`` (a None value removes) and remove ``remove``."""
+    names = {f"#f{i}": name for i, name in enumerate([*changes, *remove])}
+    by_name = {v: k for k, v in names.items()}
+    values: dict[str, Any] = {}
+    sets = []
+    for i, (name, value) in enumerate(changes.items()):
+        if value is None:
+            remove = (*remove, name)
+            continue
+        values[f":v{i}"] = to_value(value)
+        sets.append(f"{by_name[name]} = :v{i}")
+    removes = [by_name[name] for name in dict.fromkeys(remove)]
+    expression = ""
+    if sets:
+        expression += "SET " + ", ".join(sets)
+    if removes:
+        expression += " REMOVE " + ", ".join(removes)
+    return expression.strip(), names, values
+
+
+def _generation_condition(generation: int, values: dict[str, Any]) -> str:
+    """``generation = :gen`` (adding ``:gen`` to ``values``); an item without one is of generation 0."""
+    values[":gen"] = to_value(generation)
+    if generation == 0:
+        return "(attribute_not_exists(generation) OR generation = :gen)"
+    return "generation = :gen"
 
 
 class DynamoIntegrationStore:
@@ -140,28 +173,16 @@ class DynamoIntegrationStore:
         *,
         remove: tuple[str, ...] = (),
         only_if_status: tuple[str, ...] | None = None,
+        only_if_generation: int | None = None,
     ) -> bool:
-        """Set (and remove) fields of an existing integration; False when it is gone or the status
-        condition does not hold."""
+        """Set (and remove) fields of an existing integration; False when it is gone or the status or
+        generation condition does not hold."""
         if not changes and not remove:
             return True
-        names = {f"#f{i}": name for i, name in enumerate([*changes, *remove])}
-        by_name = {v: k for k, v in names.items()}
-        values: dict[str, Any] = {}
-        sets = []
-        for i, (name, value) in enumerate(changes.items()):
-            if value is None:
-                remove = (*remove, name)
-                continue
-            values[f":v{i}"] = to_value(value)
-            sets.append(f"{by_name[name]} = :v{i}")
-        removes = [by_name[name] for name in dict.fromkeys(remove)]
-        expression = ""
-        if sets:
-            expression += "SET " + ", ".join(sets)
-        if removes:
-            expression += " REMOVE " + ", ".join(removes)
+        expression, names, values = _update_expression(changes, remove)
         condition = "attribute_exists(pk)"
+        if only_if_generation is not None:
+            condition += f" AND {_generation_condition(only_if_generation, values)}"
         if only_if_status:
             names["#status"] = "status"
             placeholders = []
@@ -172,7 +193,7 @@ class DynamoIntegrationStore:
         kwargs: dict[str, Any] = {
             "TableName": self.table,
             "Key": {"pk": to_value(_pk(integration_id)), "sk": to_value(META)},
-            "UpdateExpression": expression.strip(),
+            "UpdateExpression": expression,
             "ConditionExpression": condition,
             "ExpressionAttributeNames": names,
         }
@@ -182,6 +203,48 @@ class DynamoIntegrationStore:
             clients.dynamodb().update_item(**kwargs)
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def change_scope(
+        self, integration_id: str, changes: dict[str, Any], *, remove: tuple[str, ...], generation: int
+    ) -> bool:
+        """Apply a scope change (or, with ``status: deleting``, the start of a delete) and raise the generation
+        from ``generation`` in one transaction with the reset of the sync state: the cursor and the queued
+        flag go, the lease stays (a running worker keeps it and is fenced off by the new generation). False
+        when the integration is gone, being deleted, or changed generation meanwhile."""
+        new = generation + 1
+        expression, names, values = _update_expression({**changes, "generation": new}, remove)
+        names["#status"] = "status"
+        values[":deleting"] = to_value("deleting")
+        condition = f"attribute_exists(pk) AND #status <> :deleting AND {_generation_condition(generation, values)}"
+        try:
+            clients.dynamodb().transact_write_items(
+                TransactItems=[
+                    {
+                        "Update": {
+                            "TableName": self.table,
+                            "Key": {"pk": to_value(_pk(integration_id)), "sk": to_value(META)},
+                            "UpdateExpression": expression,
+                            "ConditionExpression": condition,
+                            "ExpressionAttributeNames": names,
+                            "ExpressionAttributeValues": values,
+                        }
+                    },
+                    {
+                        "Update": {
+                            "TableName": self.table,
+                            "Key": {"pk": to_value(_pk(integration_id)), "sk": to_value(SYNC)},
+                            "UpdateExpression": "SET generation = :g REMOVE #c, queued_until",
+                            "ExpressionAttributeNames": {"#c": "cursor"},
+                            "ExpressionAttributeValues": {":g": to_value(new)},
+                        }
+                    },
+                ]
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "TransactionCanceledException":
                 return False
             raise
         return True
@@ -232,19 +295,23 @@ class DynamoIntegrationStore:
             raise
         return True
 
-    def acquire_lease(self, integration_id: str, owner: str, now: datetime, *, ttl: timedelta) -> bool:
-        """Take the integration's sync lease (a conditional write with an expiry) and clear the queued
-        flag: the queued job is now the running one."""
+    def acquire_lease(
+        self, integration_id: str, owner: str, now: datetime, *, ttl: timedelta, generation: int = 0
+    ) -> bool:
+        """Take the integration's sync lease (a conditional write with an expiry) under ``generation`` and
+        clear the queued flag: the queued job is now the running one."""
         try:
             clients.dynamodb().update_item(
                 TableName=self.table,
                 Key={"pk": to_value(_pk(integration_id)), "sk": to_value(SYNC)},
-                UpdateExpression="SET lease_owner = :o, lease_until = :until REMOVE queued_until",
+                UpdateExpression="SET lease_owner = :o, lease_until = :until, lease_generation = :lg "
+                "REMOVE queued_until",
                 ConditionExpression="attribute_not_exists(lease_until) OR lease_until < :now OR lease_owner = :o",
                 ExpressionAttributeValues={
                     ":o": to_value(owner),
                     ":until": to_value(iso(now + ttl)),
                     ":now": to_value(iso(now)),
+                    ":lg": to_value(generation),
                 },
             )
         except ClientError as exc:
@@ -266,21 +333,47 @@ class DynamoIntegrationStore:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
 
-    def save_cursor(self, integration_id: str, owner: str, cursor: dict[str, Any]) -> None:
-        """Store the provider cursor, only while holding the lease (a stale worker cannot move it)."""
-        clients.dynamodb().update_item(
-            TableName=self.table,
-            Key={"pk": to_value(_pk(integration_id)), "sk": to_value(SYNC)},
-            UpdateExpression="SET #c = :c",
-            ConditionExpression="lease_owner = :o",
-            ExpressionAttributeNames={"#c": "cursor"},
-            ExpressionAttributeValues={":c": to_value(json.dumps(cursor)), ":o": to_value(owner)},
-        )
+    def save_cursor(self, integration_id: str, owner: str, cursor: dict[str, Any], *, generation: int = 0) -> None:
+        """Store the provider cursor, only while holding the lease and while the sync state is still of
+        ``generation`` (a stale worker cannot move it); ``Superseded`` otherwise."""
+        values: dict[str, Any] = {":c": to_value(json.dumps(cursor)), ":o": to_value(owner)}
+        try:
+            clients.dynamodb().update_item(
+                TableName=self.table,
+                Key={"pk": to_value(_pk(integration_id)), "sk": to_value(SYNC)},
+                UpdateExpression="SET #c = :c",
+                ConditionExpression=f"lease_owner = :o AND {_generation_condition(generation, values)}",
+                ExpressionAttributeNames={"#c": "cursor"},
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise Superseded("the sync lease or the generation moved on; cursor not saved") from exc
+            raise
 
     def reset_sync_state(self, integration_id: str) -> None:
-        clients.dynamodb().delete_item(
-            TableName=self.table, Key={"pk": to_value(_pk(integration_id)), "sk": to_value(SYNC)}
-        )
+        """Forget the cursor and the queued flag. The lease stays: a running worker keeps it until it ends,
+        so no second job runs beside it (without one, the whole item goes)."""
+        key = {"pk": to_value(_pk(integration_id)), "sk": to_value(SYNC)}
+        try:
+            clients.dynamodb().delete_item(
+                TableName=self.table, Key=key, ConditionExpression="attribute_not_exists(lease_owner)"
+            )
+            return
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+        try:
+            clients.dynamodb().update_item(
+                TableName=self.table,
+                Key={"pk": to_value(_pk(integration_id)), "sk": to_value(SYNC)},
+                UpdateExpression="REMOVE #c, queued_until",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeNames={"#c": "cursor"},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
 
     # ------------------------------------------------------------ secret writes
     def acquire_secret_lease(self, integration_id: str, owner: str, now: datetime, *, ttl: timedelta) -> bool:

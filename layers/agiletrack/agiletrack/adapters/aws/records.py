@@ -6,6 +6,12 @@
 - ``data`` holds the record as JSON and ``h`` a hash of it. A write only lands when it is newer:
   ``updated_at`` later than the stored one, or the same with other content. An old redelivery never
   overwrites fresh data, and re-pulling an unchanged record writes nothing.
+- ``g`` is the integration's scope generation the record was written under. A fenced write
+  (``put_many(..., generation=g)``) is one DynamoDB transaction per chunk of records with a ConditionCheck
+  on the integration's ``META`` item (``generation = g``): once a scope change or a delete has bumped the
+  generation, no write of the older generation can land, not even one already on its way. A record of an
+  older generation is always replaced (the new scope's record of the same id is another record), and the
+  cleanup job deletes what is left of older generations, each delete conditional on ``g`` being older.
 """
 
 from __future__ import annotations
@@ -21,11 +27,18 @@ from botocore.exceptions import ClientError
 
 from agiletrack.adapters.aws import clients
 from agiletrack.adapters.aws.dynamo import paginate, to_value
+from agiletrack.errors import Superseded
 from agiletrack.models.common import iso
 from agiletrack.models.records import RECORD_TYPES, Record
 from agiletrack.settings import get_settings
 
 WRITE_THREADS = 8
+FENCED_CHUNK = 99
+"""Records per fenced transaction, with the ConditionCheck: DynamoDB's limit of 100 items."""
+FENCED_BYTES = 3_000_000
+"""...and at most this much record data per transaction (DynamoDB's limit is 4 MB)."""
+NEWER = "attribute_not_exists(pk) OR updated_at < :u OR (updated_at = :u AND h <> :h)"
+OLDER_GENERATION = "attribute_not_exists(g) OR g < :g"
 
 
 def record_pk(integration_id: str, kind: str) -> str:
@@ -37,38 +50,88 @@ def _decode(kind: str, item: dict[str, Any]) -> Record:
 
 
 class DynamoRecordStore:
-    def __init__(self, table: str) -> None:
+    def __init__(self, table: str, integrations_table: str | None = None) -> None:
         self.table = table
+        self._integrations_table = integrations_table
 
-    def put_if_newer(self, integration_id: str, record: Record) -> bool:
+    @property
+    def integrations_table(self) -> str:
+        """Where the fence (the integration's ``META`` generation) is checked."""
+        return self._integrations_table or get_settings().integrations_table
+
+    def _put(self, integration_id: str, record: Record, generation: int | None) -> dict[str, Any]:
+        """The conditional Put of one record (the arguments of PutItem, or of a transaction's Put)."""
         data = record.model_dump_json()
         digest = hashlib.sha256(data.encode()).hexdigest()[:32]
+        item = {
+            "pk": to_value(record_pk(integration_id, record.kind)),
+            "sk": to_value(record.id),
+            "updated_at": to_value(iso(record.updated_at)),
+            "h": to_value(digest),
+            "data": to_value(data),
+        }
+        values = {":u": to_value(iso(record.updated_at)), ":h": to_value(digest)}
+        condition = NEWER
+        if generation is not None:
+            item["g"] = to_value(generation)
+            if generation > 0:
+                condition = f"{NEWER} OR {OLDER_GENERATION}"
+                values[":g"] = to_value(generation)
+        return {
+            "TableName": self.table,
+            "Item": item,
+            "ConditionExpression": condition,
+            "ExpressionAttributeValues": values,
+        }
+
+    def put_if_newer(self, integration_id: str, record: Record) -> bool:
+        """An unfenced conditional upsert (tools and tests seeding a store); domain code uses ``put_many``."""
         try:
-            clients.dynamodb().put_item(
-                TableName=self.table,
-                Item={
-                    "pk": to_value(record_pk(integration_id, record.kind)),
-                    "sk": to_value(record.id),
-                    "updated_at": to_value(iso(record.updated_at)),
-                    "h": to_value(digest),
-                    "data": to_value(data),
-                },
-                ConditionExpression="attribute_not_exists(pk) OR updated_at < :u OR (updated_at = :u AND h <> :h)",
-                ExpressionAttributeValues={":u": to_value(iso(record.updated_at)), ":h": to_value(digest)},
-            )
+            clients.dynamodb().put_item(**self._put(integration_id, record, None))
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 return False
             raise
         return True
 
-    def put_many(self, integration_id: str, records: Iterable[Record]) -> int:
-        """Conditional upserts in parallel; returns how many landed."""
+    def put_many(self, integration_id: str, records: Iterable[Record], *, generation: int | None = None) -> int:
+        """Conditional upserts in parallel; returns how many landed. With ``generation``, every write is
+        fenced by the integration's generation and ``Superseded`` is raised when it moved on."""
         batch = list(records)
-        if len(batch) <= 2:
-            return sum(self.put_if_newer(integration_id, r) for r in batch)
-        with ThreadPoolExecutor(max_workers=WRITE_THREADS) as pool:
-            return sum(pool.map(lambda r: self.put_if_newer(integration_id, r), batch))
+        if generation is None:
+            if len(batch) <= 2:
+                return sum(self.put_if_newer(integration_id, r) for r in batch)
+            with ThreadPoolExecutor(max_workers=WRITE_THREADS) as pool:
+                return sum(pool.map(lambda r: self.put_if_newer(integration_id, r), batch))
+        # One transaction after the other: they are few (99 records each), and moto, which copies every table
+        # a transaction touches, cannot run them beside other writes.
+        return sum(self._put_fenced(integration_id, chunk, generation) for chunk in _chunks(batch))
+
+    def _put_fenced(self, integration_id: str, chunk: list[Record], generation: int) -> int:
+        """One transaction: the generation check on META and the records' conditional Puts. A record whose
+        own condition fails (not newer) cancels the transaction; it is left out and the rest tried again."""
+        puts = [self._put(integration_id, r, generation) for r in chunk]
+        while puts:
+            items: list[Any] = [
+                {"ConditionCheck": generation_check(self.integrations_table, integration_id, generation)}
+            ]
+            items += [{"Put": put} for put in puts]
+            try:
+                clients.dynamodb().transact_write_items(TransactItems=items)
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                    raise
+                reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+                if len(reasons) != len(items):
+                    raise
+                if reasons[0] == "ConditionalCheckFailed":
+                    raise Superseded("the integration's generation moved on; nothing written") from exc
+                if any(code not in ("None", "ConditionalCheckFailed") for code in reasons):
+                    continue  # a conflicting transaction on one of the items: try again
+                puts = [put for put, code in zip(puts, reasons[1:], strict=True) if code != "ConditionalCheckFailed"]
+                continue
+            return len(puts)
+        return 0
 
     def get(self, integration_id: str, kind: str, record_id: str) -> Record | None:
         raw = clients.dynamodb().get_item(
@@ -112,6 +175,66 @@ class DynamoRecordStore:
                 return total
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
+    def delete_older(
+        self,
+        integration_id: str,
+        kind: str,
+        generation: int,
+        *,
+        start: dict[str, Any] | None,
+        limit: int,
+        everything: bool = False,
+    ) -> tuple[int, dict[str, Any] | None]:
+        """Delete up to ``limit`` records of one kind written under a generation older than ``generation``
+        (one Query page); returns (how many were deleted, where the next page starts or None). Each delete
+        is conditional on the record still being of an older generation, so a record the new scope just
+        wrote under the same id is never lost. ``everything`` (an integration being deleted, whose fence no
+        write can pass any more) deletes them all, 25 to a BatchWriteItem."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "pk = :p",
+            "ExpressionAttributeValues": {":p": to_value(record_pk(integration_id, kind))},
+            "ProjectionExpression": "sk, g",
+            "Limit": limit,
+        }
+        if start:
+            kwargs["ExclusiveStartKey"] = start
+        page = clients.dynamodb().query(**kwargs)
+        stale = [
+            item["sk"]
+            for item in page.get("Items", [])
+            if everything or "g" not in item or int(item["g"]["N"]) < generation
+        ]
+        if everything:
+            self._batch_delete([{"pk": to_value(record_pk(integration_id, kind)), "sk": sk} for sk in stale])
+            return len(stale), page.get("LastEvaluatedKey")
+
+        def delete(sk: dict[str, Any]) -> bool:
+            try:
+                clients.dynamodb().delete_item(
+                    TableName=self.table,
+                    Key={"pk": to_value(record_pk(integration_id, kind)), "sk": sk},
+                    ConditionExpression=OLDER_GENERATION,
+                    ExpressionAttributeValues={":g": to_value(generation)},
+                )
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                    return False
+                raise
+            return True
+
+        with ThreadPoolExecutor(max_workers=WRITE_THREADS) as pool:
+            deleted = sum(pool.map(delete, stale))
+        return deleted, page.get("LastEvaluatedKey")
+
+    def _batch_delete(self, keys: list[dict[str, Any]]) -> None:
+        for start in range(0, len(keys), 25):
+            requests: list[Any] = [{"DeleteRequest": {"Key": k}} for k in keys[start : start + 25]]
+            pending: dict[str, Any] = {self.table: requests}
+            while pending:
+                answer = clients.dynamodb().batch_write_item(RequestItems=pending)
+                pending = dict(answer.get("UnprocessedItems") or {})
+
     def delete_all(self, integration_id: str, kinds: Iterable[str]) -> int:
         deleted = 0
         for kind in kinds:
@@ -135,6 +258,37 @@ class DynamoRecordStore:
         return deleted
 
 
+def _chunks(records: list[Record]) -> Iterator[list[Record]]:
+    """The records in transaction-sized chunks (by count and by size)."""
+    chunk: list[Record] = []
+    size = 0
+    for record in records:
+        length = len(record.model_dump_json())
+        if chunk and (len(chunk) >= FENCED_CHUNK or size + length > FENCED_BYTES):
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(record)
+        size += length
+    if chunk:
+        yield chunk
+
+
+def generation_check(table: str, integration_id: str, generation: int) -> dict[str, Any]:
+    """A transaction's ConditionCheck: the integration (``META``) exists, is not being deleted, and is still
+    at ``generation`` (items from before generations existed have none: that is generation 0)."""
+    condition = "generation = :g"
+    if generation == 0:
+        condition = "(attribute_not_exists(generation) OR generation = :g)"
+    return {
+        "TableName": table,
+        "Key": {"pk": to_value(f"INT#{integration_id}"), "sk": to_value("META")},
+        "ConditionExpression": f"attribute_exists(pk) AND {condition} AND #s <> :deleting",
+        "ExpressionAttributeNames": {"#s": "status"},
+        "ExpressionAttributeValues": {":g": to_value(generation), ":deleting": to_value("deleting")},
+    }
+
+
 @cache
 def record_store() -> DynamoRecordStore:
-    return DynamoRecordStore(get_settings().records_table)
+    settings = get_settings()
+    return DynamoRecordStore(settings.records_table, settings.integrations_table)

@@ -15,6 +15,7 @@ from agiletrack.adapters.aws.queues import queues
 from agiletrack.adapters.aws.records import record_store
 from agiletrack.adapters.aws.secrets import secret_store
 from agiletrack.adapters.providers.base import PullContext
+from agiletrack.adapters.providers.jira import adapter as jira_adapter
 from agiletrack.adapters.providers.jira import pull as jira_pull
 from agiletrack.adapters.providers.jira.adapter import JiraAdapter
 from agiletrack.adapters.providers.jira.records import JiraBoard, JiraIssue, JiraSprint, JiraStatus
@@ -281,6 +282,28 @@ def test_a_failing_sprint_report_is_ignored_and_not_asked_again(jira: FakeJira) 
 
     assert first[-1].done and first[-1].cursor["compared"] == [1]
     assert not any("sprintreport" in r for r in jira.requests)
+
+
+def test_the_sprint_report_is_kept_on_its_closed_sprint_and_a_disagreement_is_found(jira: FakeJira) -> None:
+    # Given a closed sprint 1 whose report the fake computes from its members (done estimates)
+    populate(jira, 30)
+    members = [i for i in jira.issues.values() if 1 in i.sprint_ids]
+    reported = sum(i.estimate or 0 for i in members if jira.statuses[i.status_id][1] == "done")
+
+    # When it is synced twice (the report is read once, and stays on the record)
+    first = list(JiraAdapter().pull(context(jira)))
+    second = list(JiraAdapter().pull(context(jira, first[-1].cursor)))
+
+    sprints = {r.id: r for p in first for r in p.records if isinstance(r, JiraSprint)}
+    assert sprints["1"].reported_completed_points == reported
+    assert sprints["2"].reported_completed_points is None  # active: no report yet
+    assert not any(isinstance(r, JiraSprint) for p in second for r in p.records)  # unchanged, not rewritten
+
+    # Then our completed points are compared with it: equal is fine, a difference over rounding is found
+    ours = [{"id": 1, "completed_points": reported}, {"id": 2, "completed_points": 5.0}]
+    assert jira_adapter.compare_with_sprint_reports(ours, list(sprints.values())) == []
+    ours[0]["completed_points"] = reported + 1
+    assert jira_adapter.compare_with_sprint_reports(ours, list(sprints.values())) == ["1"]
 
 
 def latest(pages: list[Any], into: dict[tuple[str, str], Record]) -> None:

@@ -24,15 +24,39 @@ from agiletrack.adapters.providers.jira import webhooks
 from agiletrack.adapters.providers.jira.client import JiraClient
 from agiletrack.adapters.providers.jira.metrics import compute_jira_metrics
 from agiletrack.adapters.providers.jira.pull import JiraPull
-from agiletrack.adapters.providers.jira.records import JIRA_RECORD_TYPES
+from agiletrack.adapters.providers.jira.records import JIRA_RECORD_TYPES, JiraSprint
 from agiletrack.adapters.providers.jira.validate import JiraValidator
 from agiletrack.errors import InvalidPayload
 from agiletrack.models.common import utcnow
 from agiletrack.models.integrations import JiraConfig
 from agiletrack.models.records import Record
+from agiletrack.observability import logger
 
 if TYPE_CHECKING:
     from agiletrack.adapters.providers.base import ProviderAdapter
+
+
+REPORT_TOLERANCE = 0.005
+"""Points are rounded to 2 decimals: a smaller difference from Jira's sprint report is no disagreement."""
+
+
+def compare_with_sprint_reports(sprints: list[dict[str, Any]], stored: list[Record]) -> list[str]:
+    """Log (and return the ids of) the sprints whose completed points differ from Jira's own sprint report."""
+    reported = {
+        r.id: r.reported_completed_points
+        for r in stored
+        if isinstance(r, JiraSprint) and r.reported_completed_points is not None
+    }
+    disagreeing = []
+    for sprint in sprints:
+        theirs, ours = reported.get(str(sprint.get("id"))), sprint.get("completed_points")
+        if theirs is not None and isinstance(ours, int | float) and abs(ours - theirs) > REPORT_TOLERANCE:
+            disagreeing.append(str(sprint.get("id")))
+            logger.warning(
+                "completed points differ from Jira's sprint report",
+                extra={"sprint_id": sprint.get("id"), "ours": ours, "sprint_report": theirs},
+            )
+    return disagreeing
 
 
 def _jira_config(config: BaseModel) -> JiraConfig:
@@ -109,7 +133,9 @@ class JiraAdapter:
         config: BaseModel,  # noqa: ARG002 - the records carry the board and its fields
         params: Mapping[str, str],
     ) -> dict[str, Any]:
-        return compute_jira_metrics(records, since, until, now, sprint_id=params.get("sprint_id"))
+        document = compute_jira_metrics(records, since, until, now, sprint_id=params.get("sprint_id"))
+        compare_with_sprint_reports(document.get("sprints") or [], records.get("jira_sprint") or [])
+        return document
 
 
 if TYPE_CHECKING:

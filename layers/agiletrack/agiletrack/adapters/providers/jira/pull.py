@@ -47,7 +47,7 @@ from agiletrack.adapters.providers.jira.normalize import (
     sprint_record,
     status_record,
 )
-from agiletrack.adapters.providers.jira.records import JiraBoard, JiraIssue
+from agiletrack.adapters.providers.jira.records import JiraBoard, JiraIssue, JiraSprint
 from agiletrack.errors import AuthError, ProviderError, ProviderRefused, RateLimitError
 from agiletrack.models.common import UtcDatetime, iso
 from agiletrack.models.integrations import JiraConfig
@@ -121,6 +121,8 @@ class JiraCursor(BaseModel):
     fingerprints: dict[str, str] = Field(default_factory=dict)
     """``kind:id`` → a hash of what was stored for statuses, sprints and the board (store only changes)."""
     compared: list[int] = Field(default_factory=list)
+    reported: dict[str, float] = Field(default_factory=dict)
+    """Sprint id → the completed points of Jira's own sprint report, where it answered."""
     """Closed sprints whose sprint report was read."""
     known: str = ""
     """The issue ids this integration holds (compact: ``pack_ids``)."""
@@ -404,13 +406,18 @@ class JiraPull:
                 break
         for sprint_id, name in closed:
             if sprint_id not in self.cursor.compared:
-                self._sprint_report(board_id, sprint_id, name)
+                completed = self._sprint_report(board_id, sprint_id, name).get("completedIssuesEstimateSum")
+                if completed is not None:
+                    self.cursor.reported[str(sprint_id)] = completed
                 self.cursor.compared.append(sprint_id)
+        for record in found:
+            assert isinstance(record, JiraSprint)
+            record.reported_completed_points = self.cursor.reported.get(record.id)
         return self._changed(found)
 
-    def _sprint_report(self, board_id: int, sprint_id: int, name: str) -> None:
-        """Jira's own sprint report (private API): its sums are logged for comparison with ours. A failure is
-        logged and ignored."""
+    def _sprint_report(self, board_id: int, sprint_id: int, name: str) -> dict[str, float | None]:
+        """The sums of Jira's own sprint report (private API), logged and kept on the sprint so the metrics can
+        compare their rebuilt numbers with it. A failure is logged and ignored (no sums)."""
         try:
             answer = self.client.get(
                 "/rest/greenhopper/1.0/rapid/charts/sprintreport",
@@ -421,10 +428,11 @@ class JiraPull:
             raise
         except (ProviderRefused, ProviderError) as exc:
             logger.info("jira sprint report unavailable", extra={"sprint_id": sprint_id, "error": exc.code})
-            return
+            return {}
         contents = answer.get("contents") if isinstance(answer, Mapping) else None
         sums = report_sums(contents if isinstance(contents, Mapping) else {})
         logger.info("jira sprint report", extra={"sprint_id": sprint_id, "sprint": name, "report": sums})
+        return sums
 
     # ------------------------------------------------------------ deleted issues
     def _reconcile(self) -> list[Record]:

@@ -92,6 +92,9 @@ class JiraSprint(Record):
     complete: UtcDatetime | None = None
     """When it was completed; None while future or active."""
     board_id: int | None = None
+    reported_completed_points: float | None = None
+    """Completed points as Jira's own sprint report counts them (closed sprints, where the report answered); the
+    metrics log a disagreement with the points they rebuild from the changelogs."""
 
 
 class JiraBoard(Record):

@@ -49,7 +49,7 @@ from graphql.language import (
     VariableNode,
 )
 
-from agiletrack.models.integrations import GitHubConfig
+from agiletrack.adapters.providers.github.config import GitHubConfig
 
 DEFAULT_TOKEN = "ghp_fake0123456789"
 LOGINS = (

@@ -26,9 +26,11 @@ from agiletrack.adapters.providers.base import (
     WebhookSecrets,
 )
 from agiletrack.adapters.providers.http import ProviderHttp
+from agiletrack.adapters.providers.registry import register_extra
+from agiletrack.adapters.providers.spec import ProviderSpec
 from agiletrack.errors import InvalidPayload
 from agiletrack.models.common import iso, parse_iso
-from agiletrack.models.records import RECORD_TYPES, Record
+from agiletrack.models.records import Record
 from tests.fakes.server import FakeServer
 
 
@@ -36,9 +38,6 @@ class TestItem(Record):
     __test__ = False
     kind: ClassVar[str] = "test_item"
     value: int = 0
-
-
-RECORD_TYPES.setdefault(TestItem.kind, TestItem)
 
 
 class FakeProvider(FakeServer):
@@ -92,6 +91,18 @@ class TestConfig(BaseModel):
     token: str = ""
 
 
+TEST_SPEC = ProviderSpec(
+    name="test",
+    config_model=TestConfig,
+    credential_fields=("token",),
+    scope_fields=("url",),
+    default_name=lambda public: "Test",
+    record_types=(TestItem,),
+    generates_webhook_secret=True,
+)
+register_extra(TEST_SPEC)  # the record store decodes stored test items by kind
+
+
 class TestAdapter:
     __test__ = False
     """Implements ``ProviderAdapter`` against ``FakeProvider``. Cursor: ``{"since", "after"}``; the
@@ -102,6 +113,7 @@ class TestAdapter:
     credential_fields: ClassVar[tuple[str, ...]] = ("token",)
     record_types: ClassVar[tuple[type[Record], ...]] = (TestItem,)
     signs_webhooks_with_generated_secret: ClassVar[bool] = True
+    snapshot_kinds: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, url: str, page_size: int = 10) -> None:
         self.url = url
@@ -165,6 +177,9 @@ class TestAdapter:
         body = json.loads(delivery.body)
         item = TestItem(id=body["id"], updated_at=parse_iso(body["updated_at"]), value=body["value"])
         return WebhookResult(event="item", records=[item])
+
+    def merge_record(self, stored: Record, incoming: Record) -> Record:
+        return incoming
 
     def refresh(self, config: BaseModel, credentials: Mapping[str, str], records: list[Record]) -> list[Record]:
         return records

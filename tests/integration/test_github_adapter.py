@@ -12,9 +12,10 @@ import httpx
 import pytest
 
 from agiletrack.adapters.providers.base import PullContext, PullPage
-from agiletrack.adapters.providers.github import GitHubAdapter
+from agiletrack.adapters.providers.github.adapter import GitHubAdapter
+from agiletrack.adapters.providers.github.records import Commit, PullRequest
 from agiletrack.errors import AuthError, ProviderError, ProviderRefused, RateLimitError, TransientProviderError
-from agiletrack.models.records import Commit, PullRequest, Record
+from agiletrack.models.records import Record
 from tests.fakes.github import FakeGitHub
 
 PRS, COMMITS, ISSUES = 300, 1000, 200

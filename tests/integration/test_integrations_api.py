@@ -17,10 +17,10 @@ from agiletrack.adapters.aws.integrations import integration_store
 from agiletrack.adapters.aws.metrics_cache import metrics_cache
 from agiletrack.adapters.aws.queues import queues
 from agiletrack.adapters.aws.records import record_store
+from agiletrack.adapters.providers.github.records import PullRequest
 from agiletrack.domain.jobs import CleanupJob
 from agiletrack.models.common import iso, utcnow
 from agiletrack.models.integrations import MASK, LastError, LastSync
-from agiletrack.models.records import PullRequest
 from agiletrack.settings import get_settings
 from agiletrack.wiring import cleanup
 from devstack.template import Resources

@@ -18,12 +18,13 @@ from agiletrack.adapters.providers.base import PullContext
 from agiletrack.adapters.providers.jira import adapter as jira_adapter
 from agiletrack.adapters.providers.jira import pull as jira_pull
 from agiletrack.adapters.providers.jira.adapter import JiraAdapter
+from agiletrack.adapters.providers.jira.config import JiraConfig
 from agiletrack.adapters.providers.jira.records import JiraBoard, JiraIssue, JiraSprint, JiraStatus
 from agiletrack.domain.jobs import SyncJob
 from agiletrack.domain.sync import SyncEngine
 from agiletrack.errors import RateLimitError
 from agiletrack.models.common import new_id, utcnow
-from agiletrack.models.integrations import Integration, JiraConfig
+from agiletrack.models.integrations import Integration
 from agiletrack.models.records import Record
 from tests.fakes.jira import DECOY_FIELD, ESTIMATE_FIELD, SPRINT_FIELD, FakeJira
 

@@ -24,16 +24,12 @@ from agiletrack.adapters.aws.queues import queues
 from agiletrack.adapters.aws.records import record_store
 from agiletrack.adapters.aws.secrets import secret_store
 from agiletrack.adapters.providers.jira.adapter import JiraAdapter
-from agiletrack.adapters.providers.jira.records import JIRA_RECORD_TYPES, JiraIssue, JiraSprint
+from agiletrack.adapters.providers.jira.records import JiraIssue, JiraSprint
 from agiletrack.domain.webhooks import EventProcessor, Processed, WebhookIntake
 from agiletrack.errors import Unauthorized
 from agiletrack.models.common import new_id, utcnow
 from agiletrack.models.integrations import Integration
-from agiletrack.models.records import RECORD_TYPES
 from tests.fakes import jira_payloads as jp
-
-for _type in JIRA_RECORD_TYPES:  # the record store decodes by kind; the sync branch registers these for good
-    RECORD_TYPES.setdefault(_type.kind, _type)
 
 SECRET = "jira-webhook-secret-5d1e"
 

@@ -16,10 +16,11 @@ from agiletrack.adapters.aws.metrics_cache import metrics_cache
 from agiletrack.adapters.aws.queues import queues
 from agiletrack.adapters.aws.records import record_store
 from agiletrack.adapters.aws.secrets import secret_store
+from agiletrack.adapters.providers.github.config import GitHubConfig
 from agiletrack.domain.integrations import IntegrationService
 from agiletrack.errors import Conflict
 from agiletrack.models.common import utcnow
-from agiletrack.models.integrations import GitHubConfig, UpdateIntegration
+from agiletrack.models.integrations import UpdateIntegration
 from devstack.template import Resources
 
 BASE = "https://api.example.com"

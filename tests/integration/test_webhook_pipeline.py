@@ -27,8 +27,8 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 
 from agiletrack.adapters.aws.integrations import integration_store
 from agiletrack.adapters.aws.records import record_store
+from agiletrack.adapters.providers.github.records import Commit, PullRequest
 from agiletrack.models.common import new_id
-from agiletrack.models.records import Commit, PullRequest
 from devstack.api_gateway import Request, build_event, lambda_response
 from devstack.lambda_runtime import load_handler
 from devstack.sqs_poller import failed_message_ids, sqs_record

@@ -10,9 +10,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from agiletrack.metrics.github import compute_github_metrics
+from agiletrack.adapters.providers.github.metrics import compute_github_metrics
+from agiletrack.adapters.providers.github.records import Commit, Issue, PullRequest, PullRequestReview, ReviewState
 from agiletrack.metrics.window import Window
-from agiletrack.models.records import Commit, Issue, PullRequest, PullRequestReview, ReviewState
 
 WINDOW = Window(since=datetime(2024, 3, 4, tzinfo=UTC), until=datetime(2024, 3, 18, tzinfo=UTC))
 EMPTY_STATS = {"count": 0, "median": None, "p75": None, "p90": None, "mean": None}

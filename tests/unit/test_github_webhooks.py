@@ -10,11 +10,11 @@ from urllib.parse import urlencode
 import pytest
 
 from agiletrack.adapters.providers.base import WebhookDelivery, WebhookSecrets
-from agiletrack.adapters.providers.github import GitHubAdapter, merge_pull_request
-from agiletrack.adapters.providers.github.webhooks import merge_record, sign
+from agiletrack.adapters.providers.github.adapter import GitHubAdapter
+from agiletrack.adapters.providers.github.config import GitHubConfig
+from agiletrack.adapters.providers.github.records import Commit, Issue, PullRequest, PullRequestReview
+from agiletrack.adapters.providers.github.webhooks import merge_pull_request, merge_record, sign
 from agiletrack.errors import ValidationFailed
-from agiletrack.models.integrations import GitHubConfig
-from agiletrack.models.records import Commit, Issue, PullRequest, PullRequestReview
 
 ADAPTER = GitHubAdapter()
 CONFIG = GitHubConfig(repository="octo-org/octo-repo", token="ghp_x", branch="main")

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from agiletrack.adapters.providers.base import WebhookDelivery, WebhookResult, WebhookSecrets
+from agiletrack.adapters.providers.jira.config import JiraConfig
 from agiletrack.adapters.providers.jira.records import JiraChange, JiraIssue, JiraSprint
 from agiletrack.adapters.providers.jira.webhooks import MALFORMED, delivery_id, merge_record, parse, verify
-from agiletrack.models.integrations import JiraConfig
 from tests.fakes import jira_payloads as jp
 
 SECRET = "whsec-jira-0b7c2f4e9a"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agiletrack.adapters.providers.github import GitHubAdapter
+from agiletrack.adapters.providers.github.adapter import GitHubAdapter
 from agiletrack.adapters.providers.registry import adapter_for, providers
 from agiletrack.errors import UnsupportedProvider
 
@@ -25,7 +25,7 @@ def test_an_unknown_provider_is_not_found() -> None:
 
 def test_jira_is_registered_with_its_record_kinds_read_whole() -> None:
     from agiletrack.adapters.providers.jira.adapter import JiraAdapter
-    from agiletrack.models.records import RECORD_TYPES
+    from agiletrack.adapters.providers.registry import record_types
 
     adapter = adapter_for("jira")
 
@@ -33,4 +33,4 @@ def test_jira_is_registered_with_its_record_kinds_read_whole() -> None:
     assert adapter.credential_fields == ("api_token",)
     assert adapter.signs_webhooks_with_generated_secret is True
     assert set(JiraAdapter.snapshot_kinds) == {"jira_issue", "jira_status", "jira_sprint", "jira_board"}
-    assert set(JiraAdapter.snapshot_kinds) <= set(RECORD_TYPES)
+    assert set(JiraAdapter.snapshot_kinds) <= set(record_types())

@@ -5,11 +5,8 @@ Only handlers (and the CLI) call these; domain code receives its ports as argume
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import timedelta
 from functools import cache
-
-from pydantic import BaseModel
 
 from agiletrack.adapters.aws.blobs import blob_store
 from agiletrack.adapters.aws.integrations import integration_store
@@ -17,10 +14,8 @@ from agiletrack.adapters.aws.metrics_cache import metrics_cache
 from agiletrack.adapters.aws.queues import queues
 from agiletrack.adapters.aws.records import record_store
 from agiletrack.adapters.aws.secrets import secret_store
-from agiletrack.adapters.providers.base import ValidationInfo
-from agiletrack.adapters.providers.jira.validate import JiraValidator
-from agiletrack.adapters.providers.registry import adapter_for
-from agiletrack.adapters.providers.trello.validate import TrelloValidator
+from agiletrack.adapters.providers.registry import PROVIDER_NAMES, adapter_for, validator_factory
+from agiletrack.adapters.providers.spec import Validator
 from agiletrack.domain.cleanup import Cleanup
 from agiletrack.domain.integrations import IntegrationService
 from agiletrack.domain.metrics_service import MetricsService
@@ -34,10 +29,10 @@ SYNC_LEASE = timedelta(minutes=6)
 """Longer than the sync worker's 300 s timeout, shorter than the queue's visibility timeout."""
 
 
-def _github_validator(config: BaseModel, credentials: Mapping[str, str]) -> ValidationInfo:
-    """GitHub validates through its adapter (Jira and Trello through their validators until their
-    adapters arrive)."""
-    return adapter_for("github").validate(config, credentials)
+def _validators(timeout: float) -> dict[str, Validator]:
+    """Each provider's credential check (``ProviderSpec.validator``), made with the per-request ``timeout``."""
+    factories = {name: validator_factory(name) for name in PROVIDER_NAMES}
+    return {name: factory(timeout) for name, factory in factories.items() if factory is not None}
 
 
 @cache
@@ -50,11 +45,7 @@ def integration_service() -> IntegrationService:
         metrics_cache=metrics_cache(),
         secrets=secret_store(),
         queues=queues(),
-        validators={
-            "github": _github_validator,
-            "jira": JiraValidator(timeout=timeout),
-            "trello": TrelloValidator(settings.trello_api_url, timeout=timeout),
-        },
+        validators=_validators(timeout),
         validation_seconds=settings.validation_deadline_seconds,
     )
 

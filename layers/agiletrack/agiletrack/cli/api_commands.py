@@ -19,6 +19,7 @@ from urllib.parse import quote
 import httpx
 
 from agiletrack import __version__
+from agiletrack.adapters.providers.registry import PROVIDER_NAMES
 from agiletrack.cli import EXIT_OK, EXIT_UNREACHABLE, CliError
 from agiletrack.cli.tables import format_value, render_document, render_table
 from agiletrack.models.common import parse_iso
@@ -29,7 +30,7 @@ DEV_ENV_FILE = Path(".local") / "dev.env"
 TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 PAGE_SIZE = 100
 MAX_PAGES = 1000
-INTEGRATION_TYPES = ("github", "jira", "trello")
+INTEGRATION_TYPES = PROVIDER_NAMES
 
 Handler = Callable[[argparse.Namespace], int]
 

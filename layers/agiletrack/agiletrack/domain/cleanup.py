@@ -24,9 +24,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Literal
 
+from agiletrack.adapters.providers.registry import record_types
 from agiletrack.domain.jobs import CleanupJob
 from agiletrack.domain.ports import IntegrationStore, MetricsCache, Queues, RecordStore, SecretStore
-from agiletrack.models.records import RECORD_TYPES
 from agiletrack.observability import logger
 
 PAGE_SIZE = 500
@@ -63,7 +63,7 @@ class Cleanup:
     @property
     def record_kinds(self) -> list[str]:
         """Every record kind, in a fixed order (a resumed job continues from a kind by name)."""
-        return sorted(self._record_kinds if self._record_kinds is not None else RECORD_TYPES)
+        return sorted(self._record_kinds if self._record_kinds is not None else record_types())
 
     def run(self, job: CleanupJob, *, remaining_ms: Callable[[], int]) -> CleanupOutcome:
         integration = self.integrations.get(job.integration_id)

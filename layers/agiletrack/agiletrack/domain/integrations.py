@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ValidationError
 
+from agiletrack.adapters.providers.registry import record_types, spec_for
 from agiletrack.deadline import time_limit
 from agiletrack.domain.jobs import CleanupJob, JobReason, SyncJob
 from agiletrack.domain.ports import IntegrationStore, MetricsCache, Queues, RecordStore, SecretStore
@@ -37,9 +38,6 @@ from agiletrack.domain.status import STATUS_WINDOW, IntegrationStatusView, build
 from agiletrack.errors import Conflict, CredentialsRequired, NotFound, ProviderError, ValidationFailed
 from agiletrack.models.common import new_id, utcnow
 from agiletrack.models.integrations import (
-    CONFIG_MODELS,
-    CREDENTIAL_FIELDS,
-    CREDENTIAL_URL_FIELDS,
     MASK,
     Integration,
     IntegrationList,
@@ -50,19 +48,8 @@ from agiletrack.models.integrations import (
     masked,
     split_credentials,
 )
-from agiletrack.models.records import RECORD_TYPES
 from agiletrack.observability import logger
 
-GENERATED_WEBHOOK_SECRET = frozenset({"github", "jira"})
-"""Types whose webhooks we sign with a secret we generate; Trello signs with the application's api_secret."""
-SCOPE_FIELDS: dict[str, tuple[str, ...]] = {
-    "github": ("repository", "branch", "api_url"),
-    "jira": ("server_url", "project_key", "board_id"),
-    "trello": ("board_id",),
-}
-"""Public config fields that choose which data is pulled: changing one starts the data set over."""
-IDENTITY_FIELDS: dict[str, tuple[str, ...]] = {"jira": ("email",)}
-"""Public config fields that are part of the login: changing one counts as a credential change."""
 WEBHOOK_SECRET_BYTES = 32
 QUEUED_WINDOW = timedelta(minutes=15)
 """How long a queued job coalesces further triggers. The job clears its mark when it starts (taking the sync
@@ -93,18 +80,10 @@ def webhook_url(base_url: str, kind: str, integration_id: str) -> str:
     return f"{base_url.rstrip('/')}/webhooks/{kind}/{integration_id}"
 
 
-def default_name(kind: str, public: Mapping[str, Any]) -> str:
-    if kind == "github":
-        return str(public.get("repository", "GitHub"))
-    if kind == "jira":
-        return f"Jira {public.get('project_key', '')}".strip()
-    return f"Trello board {public.get('board_id', '')}".strip()
-
-
 def credential_problems(kind: str, config: BaseModel) -> list[tuple[str, str]]:
     """(field, reason) for each credential that cannot be a real one."""
     problems = []
-    for field in CREDENTIAL_FIELDS[kind]:
+    for field in spec_for(kind).credential_fields:
         value = getattr(config, field, None)
         if isinstance(value, str) and not _CREDENTIAL_TEXT.match(value):
             problems.append((field, "must be printable ASCII without spaces"))
@@ -114,7 +93,7 @@ def credential_problems(kind: str, config: BaseModel) -> list[tuple[str, str]]:
 def parse_config(kind: str, data: Mapping[str, Any]) -> BaseModel:
     """The config model of ``kind``, or ``ValidationFailed`` naming each bad field as ``config.<path>``."""
     try:
-        config = CONFIG_MODELS[kind].model_validate(dict(data))
+        config = spec_for(kind).config_model.model_validate(dict(data))
     except ValidationError as exc:
         problems = [
             (".".join(str(p) for p in error["loc"]), error["msg"])
@@ -146,10 +125,11 @@ def require_credentials_for_moved_urls(
     """``CredentialsRequired`` when a URL the credentials are sent to moves to another origin and the request
     does not give every stored credential again (``********`` does not count): a stored credential is never
     sent to a host it was not given for."""
-    moved = [f for f in CREDENTIAL_URL_FIELDS[kind] if url_origin(old_public.get(f)) != url_origin(new_public.get(f))]
+    spec = spec_for(kind)
+    moved = [f for f in spec.credential_url_fields if url_origin(old_public.get(f)) != url_origin(new_public.get(f))]
     if not moved:
         return
-    missing = [f for f in CREDENTIAL_FIELDS[kind] if f in stored and given.get(f) in (None, MASK)]
+    missing = [f for f in spec.credential_fields if f in stored and given.get(f) in (None, MASK)]
     if missing:
         where = ", ".join(moved)
         raise CredentialsRequired(
@@ -196,8 +176,8 @@ class IntegrationService:
 
     @property
     def record_kinds(self) -> tuple[str, ...]:
-        """Every record kind an integration may hold (read late: providers register their kinds on import)."""
-        return self._record_kinds if self._record_kinds is not None else tuple(RECORD_TYPES)
+        """Every record kind an integration may hold (every provider's, from the registry)."""
+        return self._record_kinds if self._record_kinds is not None else tuple(record_types())
 
     # ------------------------------------------------------------ create
     def create(
@@ -211,7 +191,7 @@ class IntegrationService:
         now = self.clock()
         integration_id = new_id("int")
         secret_name = self.secrets.name_for(integration_id)
-        webhook_secret = self.new_webhook_secret() if kind in GENERATED_WEBHOOK_SECRET else None
+        webhook_secret = self.new_webhook_secret() if spec_for(kind).generates_webhook_secret else None
         self.secrets.create(
             secret_name,
             {"credentials": credentials, "webhook_secret": webhook_secret},
@@ -221,7 +201,7 @@ class IntegrationService:
             id=integration_id,
             team_id=team_id,
             type=kind,
-            name=name or default_name(kind, public),
+            name=name or spec_for(kind).default_name(public),
             status="pending",
             config=public,
             credential_fields=sorted(credentials),
@@ -272,17 +252,17 @@ class IntegrationService:
             old_credentials = {k: str(v) for k, v in dict(stored.get("credentials") or {}).items()}
             merged: dict[str, Any] = {**integration.config, **old_credentials}
             for field, value in patch.config.items():
-                if field in CREDENTIAL_FIELDS[kind] and value == MASK:
+                if field in spec_for(kind).credential_fields and value == MASK:
                     continue
                 merged[field] = value
             config = parse_config(kind, merged)
             public, credentials = _split(kind, config)
             require_credentials_for_moved_urls(kind, integration.config, public, patch.config, set(old_credentials))
-            identity = IDENTITY_FIELDS.get(kind, ())
+            identity = spec_for(kind).identity_fields
             credentials_changed = credentials != old_credentials or any(
                 public.get(f) != integration.config.get(f) for f in identity
             )
-            scope_changed = any(public.get(f) != integration.config.get(f) for f in SCOPE_FIELDS[kind])
+            scope_changed = any(public.get(f) != integration.config.get(f) for f in spec_for(kind).scope_fields)
             config_changed = credentials_changed or public != integration.config
             if config_changed:
                 self._try(kind, config, credentials)
@@ -334,10 +314,11 @@ class IntegrationService:
     def rotate_webhook_secret(self, team_id: str, integration_id: str) -> str:
         """A new webhook secret (a new version of the integration's secret); shown in this answer only."""
         integration = self.owned(team_id, integration_id)
-        if integration.type not in GENERATED_WEBHOOK_SECRET:
+        spec = spec_for(integration.type)
+        if not spec.generates_webhook_secret:
             raise Conflict(
-                "Trello signs webhooks with the application's api_secret, so there is no webhook secret to rotate; "
-                "change api_secret with PATCH /integrations/{id} instead."
+                f"{integration.type} signs webhooks with one of the integration's credentials, so there is no webhook "
+                f"secret to rotate; change it ({', '.join(spec.credential_fields)}) with PATCH /integrations/{{id}}."
             )
         webhook_secret = self.new_webhook_secret()
         self._change_secret(integration, lambda current: {**current, "webhook_secret": webhook_secret})

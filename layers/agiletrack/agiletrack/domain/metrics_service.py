@@ -107,7 +107,7 @@ class MetricsService:
         self, integration: Integration, window: Window, now: datetime, params: Mapping[str, str]
     ) -> dict[str, Any]:
         adapter = self.adapter_for(integration.type)
-        snapshot_kinds = set(getattr(adapter, "snapshot_kinds", ()))
+        snapshot_kinds = set(adapter.snapshot_kinds)
         records: dict[str, list[Record]] = {}
         for record_type in adapter.record_types:
             kind = record_type.kind

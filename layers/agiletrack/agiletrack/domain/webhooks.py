@@ -266,12 +266,7 @@ class EventProcessor:
             return records
 
     def _merged(self, adapter: ProviderAdapter, integration_id: str, record: Record) -> Record:
-        merge = getattr(adapter, "merge_record", None)
-        if merge is None:
-            return record
         stored = self.records.get(integration_id, record.kind, record.id)
         if stored is None:
             return record
-        merged = merge(stored, record)
-        assert isinstance(merged, Record)
-        return merged
+        return adapter.merge_record(stored, record)

@@ -2,7 +2,7 @@
 
 - ``window``: the query window ``[since, until)``.
 - ``stats``: the common rules (duration statistics, rates, per-week figures, weekly series).
-- ``github``: the GitHub metrics (pull requests, commits, issues).
+Each provider's calculator lives in its package (``adapters/providers/<name>/metrics.py``).
 
 Nothing here does I/O: callers load the records and pass them in.
 """

@@ -27,9 +27,10 @@ from botocore.exceptions import ClientError
 
 from agiletrack.adapters.aws import clients
 from agiletrack.adapters.aws.dynamo import paginate, to_value
+from agiletrack.adapters.providers.registry import record_type
 from agiletrack.errors import Superseded
 from agiletrack.models.common import iso
-from agiletrack.models.records import RECORD_TYPES, Record
+from agiletrack.models.records import Record
 from agiletrack.settings import get_settings
 
 WRITE_THREADS = 8
@@ -46,7 +47,7 @@ def record_pk(integration_id: str, kind: str) -> str:
 
 
 def _decode(kind: str, item: dict[str, Any]) -> Record:
-    return RECORD_TYPES[kind].model_validate_json(item["data"])
+    return record_type(kind).model_validate_json(item["data"])
 
 
 class DynamoRecordStore:
@@ -141,7 +142,7 @@ class DynamoRecordStore:
         )
         if "Item" not in raw:
             return None
-        return RECORD_TYPES[kind].model_validate_json(raw["Item"]["data"]["S"])
+        return record_type(kind).model_validate_json(raw["Item"]["data"]["S"])
 
     def updated_since(self, integration_id: str, kind: str, since: datetime | None) -> Iterator[Record]:
         """Records of one kind changed at or after ``since`` (all of them when None)."""

@@ -1,7 +1,9 @@
 """The one interface every provider implements, and the data that crosses it.
 
-Adding a provider (GitLab, say) is one new package here that implements ``ProviderAdapter``, plus its
-metric calculator and tests; the pipeline (sync worker, webhooks, event processor) does not change.
+Adding a provider (GitLab, say) is one new package here: its config model, record types, pull, webhooks,
+validator and metric calculator, a ``spec.py`` declaring what shared code needs (``ProviderSpec``), an adapter
+implementing ``ProviderAdapter``, and one line in ``registry.py``; the pipeline (sync worker, webhooks, event
+processor, API) does not change.
 """
 
 from __future__ import annotations
@@ -113,13 +115,16 @@ class ProviderAdapter(Protocol):
     (a refusal the user can fix: not found, no access), ``ProviderError`` (anything else)."""
 
     provider: ClassVar[str]
-    """``github``, ``jira`` or ``trello``: the integration type this adapter serves."""
+    """The integration type this adapter serves (its ``ProviderSpec.name``)."""
     config_model: ClassVar[type[BaseModel]]
     credential_fields: ClassVar[tuple[str, ...]]
     """Config fields that are credentials: kept in Secrets Manager, masked everywhere else."""
     record_types: ClassVar[tuple[type[Record], ...]]
     signs_webhooks_with_generated_secret: ClassVar[bool]
-    """True when we generate a webhook secret (GitHub, Jira); Trello signs with the app secret."""
+    """True when we generate the webhook secret; False when the provider signs with one of the credentials."""
+    snapshot_kinds: ClassVar[tuple[str, ...]]
+    """Record kinds the metrics read whole, whatever the window (state now, histories that reach before
+    it); every other kind is read for the window only. ``()`` when every kind is windowed."""
 
     def validate(self, config: BaseModel, credentials: Mapping[str, str]) -> ValidationInfo:
         """Try the credentials against the provider before anything is stored."""
@@ -149,6 +154,12 @@ class ProviderAdapter(Protocol):
     ) -> WebhookResult:
         """Turn a verified delivery into normalized records. ``provider_state`` is the integration's
         (what its sync discovered about the site; ``{}`` before the first sync)."""
+        ...
+
+    def merge_record(self, stored: Record, incoming: Record) -> Record:
+        """What to store when a webhook's record meets the stored one of the same kind and id: ``incoming``
+        itself when it carries everything, else ``incoming`` completed with what only ``stored`` knows (a
+        payload that lacks fields the sync filled in must not erase them)."""
         ...
 
     def refresh(self, config: BaseModel, credentials: Mapping[str, str], records: list[Record]) -> list[Record]:

@@ -9,7 +9,7 @@ AWS environment gets fresh adapters).
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Union
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
@@ -18,18 +18,15 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidatorFunctionWrapHandler, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from agiletrack.adapters.providers.registry import PROVIDER_NAMES, spec_for
 from agiletrack.domain.integrations import credential_problems
 from agiletrack.domain.status import IntegrationStatusView
 from agiletrack.http.context import team_id_from_event
 from agiletrack.http.errors import JSON
 from agiletrack.models.integrations import (
-    CONFIG_MODELS,
-    GitHubConfig,
     IntegrationList,
     IntegrationType,
     IntegrationView,
-    JiraConfig,
-    TrelloConfig,
     UpdateIntegration,
 )
 from agiletrack.wiring import integration_service
@@ -43,6 +40,13 @@ _HOST = re.compile(r"^[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?$")
 
 
 # ---------------------------------------------------------------- request and answer models
+if TYPE_CHECKING:
+    AnyProviderConfig = BaseModel
+else:
+    AnyProviderConfig = Union[tuple(spec_for(name).config_model for name in PROVIDER_NAMES)]  # noqa: UP007
+    """One of the providers' config models (the OpenAPI document lists each)."""
+
+
 class NewIntegration(BaseModel):
     """``POST /integrations``: the config is checked against the model of its ``type``, and every bad field is
     named by its path (``config.repository``)."""
@@ -51,7 +55,7 @@ class NewIntegration(BaseModel):
 
     type: IntegrationType
     name: str | None = Field(default=None, min_length=1, max_length=100, description="Defaults to the repo/project")
-    config: GitHubConfig | JiraConfig | TrelloConfig = Field(description="The config of the integration's type")
+    config: AnyProviderConfig = Field(description="The config of the integration's type")
 
     @model_validator(mode="wrap")
     @classmethod
@@ -59,13 +63,13 @@ class NewIntegration(BaseModel):
         if not isinstance(data, dict):
             return handler(data)  # type: ignore[no-any-return]
         kind = data.get("type")
-        model = CONFIG_MODELS.get(kind) if isinstance(kind, str) else None
+        model = spec_for(kind).config_model if kind in PROVIDER_NAMES else None
         errors: list[InitErrorDetails] = []
         if "config" in data:
             data = dict(data)
             if model is None:
                 # An unknown or missing type is reported once, not as a mismatch with every config model.
-                data["config"] = CONFIG_MODELS["github"].model_construct()
+                data["config"] = spec_for(PROVIDER_NAMES[0]).config_model.model_construct()
             else:
                 try:
                     data["config"] = model.model_validate(data["config"])

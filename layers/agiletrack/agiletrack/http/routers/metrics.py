@@ -7,25 +7,43 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
+from agiletrack.adapters.providers.registry import spec_for, specs
 from agiletrack.http.context import team_id_from_event
 from agiletrack.wiring import integration_service, metrics_service
 
 router = APIGatewayHttpRouter()
 
 
+def _provider_params_text() -> str:
+    """The provider-declared query parameters, for the route description."""
+    lines = [
+        f"`{name}` ({spec.name}): {description}" for spec in specs() for name, description in spec.metric_params.items()
+    ]
+    if not lines:
+        return ""
+    return " Parameters of one provider, ignored for the others: " + "; ".join(lines) + "."
+
+
+def provider_params(kind: str, query: dict[str, str] | None) -> dict[str, str]:
+    """The query parameters the provider of ``kind`` declares (``ProviderSpec.metric_params``), as given; every
+    other parameter is left out."""
+    declared = spec_for(kind).metric_params
+    return {name: value for name, value in (query or {}).items() if name in declared and value}
+
+
 @router.get(
     "/integrations/<integration_id>/metrics",
     summary="Delivery metrics of an integration over a window",
     description="The window is [since, until), ISO 8601, UTC; by default the 30 days that end now. "
-    "Snapshot metrics (the state now) live under the key `now` and ignore the window.",
+    "Snapshot metrics (the state now) live under the key `now` and ignore the window." + _provider_params_text(),
     tags=["metrics"],
 )
 def get_metrics(
     integration_id: str,
     since: Annotated[str | None, Query(description="Start of the window (inclusive), ISO 8601")] = None,
     until: Annotated[str | None, Query(description="End of the window (exclusive), ISO 8601")] = None,
-    sprint_id: Annotated[str | None, Query(description="Jira: the sprint whose burndown to show")] = None,
 ) -> dict[str, Any]:
-    integration = integration_service().owned(team_id_from_event(router.current_event.raw_event), integration_id)
-    params = {"sprint_id": sprint_id} if sprint_id else {}
+    event = router.current_event
+    integration = integration_service().owned(team_id_from_event(event.raw_event), integration_id)
+    params = provider_params(integration.type, event.query_string_parameters)
     return metrics_service().document(integration, since, until, params)

@@ -1,6 +1,4 @@
-"""GitHub: REST to validate a repository, GraphQL to pull and complete records, webhooks to stay current."""
+"""GitHub: REST to validate a repository, GraphQL to pull and complete records, webhooks to stay current.
 
-from agiletrack.adapters.providers.github.adapter import GitHubAdapter
-from agiletrack.adapters.providers.github.webhooks import merge_pull_request
-
-__all__ = ["GitHubAdapter", "merge_pull_request"]
+Light on purpose (the registry imports ``spec`` from here in every function): the adapter lives in ``adapter``.
+"""

@@ -83,21 +83,16 @@ from agiletrack.adapters.providers.base import (
     WebhookSecrets,
 )
 from agiletrack.adapters.providers.github import queries, webhooks
+from agiletrack.adapters.providers.github.config import GitHubConfig
 from agiletrack.adapters.providers.github.graphql import GraphQLClient, auth_headers, classify
+from agiletrack.adapters.providers.github.metrics import compute_github_metrics
+from agiletrack.adapters.providers.github.records import Commit, Issue, PullRequest, PullRequestReview
+from agiletrack.adapters.providers.github.spec import SPEC
 from agiletrack.adapters.providers.http import ProviderHttp
 from agiletrack.errors import ProviderError, ProviderRefused, TransientProviderError
-from agiletrack.metrics.github import compute_github_metrics
 from agiletrack.metrics.window import Window
 from agiletrack.models.common import as_utc, iso_short, parse_iso
-from agiletrack.models.integrations import GitHubConfig
-from agiletrack.models.records import (
-    GITHUB_RECORD_TYPES,
-    Commit,
-    Issue,
-    PullRequest,
-    PullRequestReview,
-    Record,
-)
+from agiletrack.models.records import Record
 
 if TYPE_CHECKING:
     from agiletrack.adapters.providers.base import ProviderAdapter
@@ -407,10 +402,12 @@ def _json(response: httpx.Response) -> dict[str, Any]:
 # ---------------------------------------------------------------- the adapter
 class GitHubAdapter:
     provider: ClassVar[str] = "github"
-    config_model: ClassVar[type[BaseModel]] = GitHubConfig
-    credential_fields: ClassVar[tuple[str, ...]] = ("token",)
-    record_types: ClassVar[tuple[type[Record], ...]] = GITHUB_RECORD_TYPES
-    signs_webhooks_with_generated_secret: ClassVar[bool] = True
+    config_model: ClassVar[type[BaseModel]] = SPEC.config_model
+    credential_fields: ClassVar[tuple[str, ...]] = SPEC.credential_fields
+    record_types: ClassVar[tuple[type[Record], ...]] = SPEC.record_types
+    signs_webhooks_with_generated_secret: ClassVar[bool] = SPEC.generates_webhook_secret
+    snapshot_kinds: ClassVar[tuple[str, ...]] = ()
+    """Every GitHub kind is read for the window only."""
 
     def __init__(
         self,

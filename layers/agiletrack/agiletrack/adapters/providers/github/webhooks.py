@@ -39,10 +39,11 @@ from typing import Any, cast
 from urllib.parse import parse_qs
 
 from agiletrack.adapters.providers.base import WebhookDelivery, WebhookResult
+from agiletrack.adapters.providers.github.config import GitHubConfig
+from agiletrack.adapters.providers.github.records import Commit, Issue, PullRequest, PullRequestReview, ReviewState
 from agiletrack.errors import InvalidPayload, ValidationFailed
 from agiletrack.models.common import as_utc, parse_iso
-from agiletrack.models.integrations import GitHubConfig
-from agiletrack.models.records import Commit, Issue, PullRequest, PullRequestReview, Record, ReviewState
+from agiletrack.models.records import Record
 
 SIGNATURE_HEADER = "x-hub-signature-256"
 EVENT_HEADER = "x-github-event"

@@ -1,6 +1,4 @@
-"""Jira Cloud: credential validation, webhook signatures, the pull sync and the adapter.
+"""Jira Cloud: credential validation, webhook signatures, the pull sync and the adapter (``adapter``).
 
-Importing the package registers the Jira record kinds with the record store.
+Its record kinds are declared by ``spec`` and known through the provider registry.
 """
-
-from agiletrack.adapters.providers.jira import records as records

@@ -22,13 +22,14 @@ from agiletrack.adapters.providers.base import (
 )
 from agiletrack.adapters.providers.jira import webhooks
 from agiletrack.adapters.providers.jira.client import JiraClient
+from agiletrack.adapters.providers.jira.config import JiraConfig
 from agiletrack.adapters.providers.jira.metrics import compute_jira_metrics
 from agiletrack.adapters.providers.jira.pull import JiraPull
-from agiletrack.adapters.providers.jira.records import JIRA_RECORD_TYPES, JiraSprint
+from agiletrack.adapters.providers.jira.records import JiraSprint
+from agiletrack.adapters.providers.jira.spec import SPEC
 from agiletrack.adapters.providers.jira.validate import JiraValidator
 from agiletrack.errors import InvalidPayload
 from agiletrack.models.common import utcnow
-from agiletrack.models.integrations import JiraConfig
 from agiletrack.models.records import Record
 from agiletrack.observability import logger
 
@@ -67,11 +68,11 @@ def _jira_config(config: BaseModel) -> JiraConfig:
 
 class JiraAdapter:
     provider: ClassVar[str] = "jira"
-    config_model: ClassVar[type[BaseModel]] = JiraConfig
-    credential_fields: ClassVar[tuple[str, ...]] = ("api_token",)
-    record_types: ClassVar[tuple[type[Record], ...]] = JIRA_RECORD_TYPES
-    signs_webhooks_with_generated_secret: ClassVar[bool] = True
-    snapshot_kinds: ClassVar[tuple[str, ...]] = tuple(t.kind for t in JIRA_RECORD_TYPES)
+    config_model: ClassVar[type[BaseModel]] = SPEC.config_model
+    credential_fields: ClassVar[tuple[str, ...]] = SPEC.credential_fields
+    record_types: ClassVar[tuple[type[Record], ...]] = SPEC.record_types
+    signs_webhooks_with_generated_secret: ClassVar[bool] = SPEC.generates_webhook_secret
+    snapshot_kinds: ClassVar[tuple[str, ...]] = SPEC.record_kinds
     """Every Jira kind is read whole by the metrics (backlog ages, sprints, histories reach before a window)."""
 
     def __init__(

@@ -20,9 +20,9 @@ import httpx
 
 from agiletrack.adapters.providers.base import ApiStats
 from agiletrack.adapters.providers.http import ProviderHttp, retry_after
+from agiletrack.adapters.providers.jira.config import JiraConfig
 from agiletrack.errors import ProviderError, ProviderRefused, RateLimitError
 from agiletrack.models.common import as_utc
-from agiletrack.models.integrations import JiraConfig
 from agiletrack.observability import logger
 
 BURST_REASON = "jira-burst-based"

@@ -39,6 +39,7 @@ from pydantic import BaseModel, Field
 
 from agiletrack.adapters.providers.base import PullContext, PullPage
 from agiletrack.adapters.providers.jira.client import JiraClient
+from agiletrack.adapters.providers.jira.config import JiraConfig
 from agiletrack.adapters.providers.jira.normalize import (
     FieldIds,
     history_changes,
@@ -50,7 +51,6 @@ from agiletrack.adapters.providers.jira.normalize import (
 from agiletrack.adapters.providers.jira.records import JiraBoard, JiraIssue, JiraSprint
 from agiletrack.errors import AuthError, ProviderError, ProviderRefused, RateLimitError
 from agiletrack.models.common import UtcDatetime, iso
-from agiletrack.models.integrations import JiraConfig
 from agiletrack.models.records import Record
 from agiletrack.observability import logger
 

@@ -21,7 +21,7 @@ from typing import ClassVar, Literal
 from pydantic import BaseModel, Field
 
 from agiletrack.models.common import UtcDatetime
-from agiletrack.models.records import RECORD_TYPES, Record
+from agiletrack.models.records import Record
 
 StatusCategory = Literal["new", "indeterminate", "done"]
 HistoryField = Literal["status", "sprint", "estimate", "resolution"]
@@ -111,7 +111,3 @@ class JiraBoard(Record):
 
 
 JIRA_RECORD_TYPES: tuple[type[Record], ...] = (JiraIssue, JiraStatus, JiraSprint, JiraBoard)
-
-# The record store decodes stored records by kind: Jira's register themselves when this package is imported.
-for _type in JIRA_RECORD_TYPES:
-    RECORD_TYPES.setdefault(_type.kind, _type)

@@ -21,8 +21,8 @@ from pydantic import BaseModel
 
 from agiletrack.adapters.providers.base import ValidationInfo
 from agiletrack.adapters.providers.http import ProviderHttp
+from agiletrack.adapters.providers.jira.config import JiraConfig
 from agiletrack.errors import AuthError, ProviderError, ProviderRefused
-from agiletrack.models.integrations import JiraConfig
 
 
 class JiraValidator:
@@ -132,3 +132,8 @@ def _json(response: httpx.Response, config: JiraConfig, what: str, not_found: Pr
     if status >= 500:
         raise ProviderError(f"Jira answered {status} when asked for {what}; try again later.")
     raise ProviderError(f"Jira answered {status} when asked for {what}.")
+
+
+def make_validator(timeout: float) -> JiraValidator:
+    """The validator the integration service uses (``ProviderSpec.validator``)."""
+    return JiraValidator(timeout=timeout)

@@ -35,6 +35,7 @@ from decimal import Decimal
 from typing import Any, cast
 
 from agiletrack.adapters.providers.base import WebhookDelivery, WebhookResult, WebhookSecrets
+from agiletrack.adapters.providers.jira.config import JiraConfig
 from agiletrack.adapters.providers.jira.normalize import (
     FieldIds,
     history_changes,
@@ -46,7 +47,6 @@ from agiletrack.adapters.providers.jira.normalize import (
 from agiletrack.adapters.providers.jira.records import JiraIssue
 from agiletrack.adapters.providers.jira.signature import verify_jira_signature
 from agiletrack.models.common import as_utc
-from agiletrack.models.integrations import JiraConfig
 from agiletrack.models.records import Record
 
 SIGNATURE_HEADER = "x-hub-signature"

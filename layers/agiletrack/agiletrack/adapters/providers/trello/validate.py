@@ -23,8 +23,10 @@ from pydantic import BaseModel
 
 from agiletrack.adapters.providers.base import ValidationInfo
 from agiletrack.adapters.providers.http import ProviderHttp
+from agiletrack.adapters.providers.trello.config import TrelloConfig
 from agiletrack.errors import AuthError, ProviderError, ProviderRefused
-from agiletrack.models.integrations import MASK, TrelloConfig
+from agiletrack.models.integrations import MASK
+from agiletrack.settings import get_settings
 
 CREDENTIAL_PARAMS = ("key", "token")
 
@@ -161,3 +163,8 @@ def _json_list(response: httpx.Response, what: str) -> list[dict[str, Any]]:
     if not isinstance(body, list):
         raise ProviderError(f"Trello gave an unexpected answer when asked for {what}.")
     return [item for item in body if isinstance(item, dict)]
+
+
+def make_validator(timeout: float) -> TrelloValidator:
+    """The validator the integration service uses (``ProviderSpec.validator``), against the configured API root."""
+    return TrelloValidator(get_settings().trello_api_url, timeout=timeout)

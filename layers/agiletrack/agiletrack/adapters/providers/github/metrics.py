@@ -41,9 +41,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from agiletrack.adapters.providers.github.records import Commit, Issue, PullRequest, PullRequestReview
 from agiletrack.metrics.stats import duration_stats, hours_between, per_week, rate, weekly_series
 from agiletrack.metrics.window import Window
-from agiletrack.models.records import Commit, Issue, PullRequest, PullRequestReview
 
 
 def compute_github_metrics(

@@ -1,0 +1,31 @@
+"""The config of a Trello integration: a board and the lists of its workflow, in order."""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from agiletrack.models.integrations import NonEmpty
+
+_TRELLO_ID = re.compile(r"^[0-9a-fA-F]{24}$")
+
+
+class TrelloConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    api_key: NonEmpty
+    api_token: NonEmpty
+    board_id: str = Field(min_length=1, max_length=64)
+    list_ids: list[str] = Field(min_length=2, max_length=50, description="The workflow in order: waiting ... done")
+    api_secret: str | None = Field(default=None, description="Trello application secret, to verify webhook signatures")
+
+    @field_validator("list_ids")
+    @classmethod
+    def _lists(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("must not repeat a list id")
+        for list_id in value:
+            if not _TRELLO_ID.match(list_id):
+                raise ValueError(f"{list_id!r} is not a Trello list id (24 hex characters)")
+        return value

@@ -12,32 +12,35 @@ now, so every expected metric below is counted by hand from the data seeded here
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import boto3
 import httpx
 import pytest
 
 from agiletrack.adapters.providers.github.webhooks import sign
-from agiletrack.settings import Settings
 from devstack.moto_server import free_port
-from tests.e2e.conftest import REPO_ROOT, LocalStack
+from tests.e2e.conftest import (
+    Api,
+    LocalStack,
+    Team,
+    create_team,
+    lookup,
+    queue_drained,
+    run_cli,
+    status_of,
+    wait_for,
+)
 from tests.fakes.github import FakeCommit, FakeGitHub, FakeIssue, FakePullRequest, FakeReview
 
 pytestmark = pytest.mark.e2e
 
 SYNC_TIMEOUT = 30.0
 WEBHOOK_TIMEOUT = 10.0
-REGION = "us-east-1"
 
 # The window every metric is read over: two weeks that end six days before now.
 T0 = (datetime.now(UTC) - timedelta(days=20)).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -51,92 +54,6 @@ def at(days: float = 0, hours: float = 0) -> datetime:
 
 def iso(value: datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-# ---------------------------------------------------------------- helpers
-
-
-@dataclass
-class Team:
-    id: str
-    name: str
-    token: str
-
-
-def cli_command() -> list[str]:
-    """``.venv/bin/agiletrack`` when the package is installed there, else the same entry point as a module."""
-    installed = REPO_ROOT / ".venv" / "bin" / "agiletrack"
-    return [str(installed)] if installed.exists() else [sys.executable, "-m", "agiletrack.cli.main"]
-
-
-def run_cli(stack: LocalStack, *args: str) -> subprocess.CompletedProcess[str]:
-    """``agiletrack ARGS`` against the stack's AWS emulator, with dummy credentials (the standard AWS env)."""
-    settings = {name.upper() for name in Settings.model_fields}  # the local stack's default names apply
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k not in settings}
-    env.update(
-        {
-            "AWS_ENDPOINT_URL": stack.aws_endpoint,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": REGION,
-            "AWS_REGION": REGION,
-            "PYTHONPATH": os.pathsep.join([str(REPO_ROOT / "layers" / "agiletrack"), env.get("PYTHONPATH", "")]),
-        }
-    )
-    return subprocess.run(
-        [*cli_command(), *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=60, check=False
-    )
-
-
-def create_team(stack: LocalStack, name: str) -> Team:
-    result = run_cli(stack, "teams", "create", name)
-    assert result.returncode == 0, result.stderr
-    team_id = re.search(r"^\s*id:\s*(\S+)\s*$", result.stdout, re.M)
-    token = re.search(r"^\s*token:\s*(\S+)\s*$", result.stdout, re.M)
-    assert team_id and token, result.stdout
-    return Team(team_id.group(1), name, token.group(1))
-
-
-class Api(httpx.Client):
-    """The stack's HTTP API as one team sees it (its token on every request)."""
-
-    def __init__(self, stack: LocalStack, token: str | None) -> None:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        super().__init__(base_url=stack.api_url, headers=headers, timeout=30)
-
-
-def wait_for(check: Callable[[], Any], timeout: float, what: str, logs: Callable[[], str]) -> Any:
-    """Poll ``check`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.2)
-    pytest.fail(f"{what} did not happen within {timeout:.0f} s (last: {last!r})\n{logs()[-6000:]}")
-
-
-def sqs(stack: LocalStack) -> Any:
-    return boto3.client(
-        "sqs",
-        endpoint_url=stack.aws_endpoint,
-        region_name=REGION,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-
-
-def queue_drained(stack: LocalStack, queue: str) -> Callable[[], bool]:
-    client = sqs(stack)
-    url = client.get_queue_url(QueueName=f"agiletrack-local-{queue}")["QueueUrl"]
-    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
-
-    def check() -> bool:
-        counts = client.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
-        return all(counts[name] == "0" for name in names)
-
-    return check
 
 
 # ---------------------------------------------------------------- the fake repository
@@ -222,13 +139,6 @@ EXPECTED: dict[str, Any] = {
     "issues.close_rate": 0.3333,  # of 10, 11, 13 only 10 closed before until
     "issues.time_to_close": stat([48, 336]),
 }
-
-
-def lookup(document: dict[str, Any], dotted: str) -> Any:
-    value: Any = document["metrics"]
-    for key in dotted.split("."):
-        value = value[key]
-    return value
 
 
 # ---------------------------------------------------------------- fixtures
@@ -438,12 +348,6 @@ def test_refused_and_unreachable_providers_store_nothing(local_stack: LocalStack
 
 
 # ---------------------------------------------------------------- issues 4 and 5: sync, status, metrics, webhooks
-
-
-def status_of(api: Api, integration_id: str) -> dict[str, Any]:
-    response = api.get(f"/integrations/{integration_id}/status")
-    assert response.status_code == 200, response.text
-    return dict(response.json())
 
 
 def metrics_of(api: Api, integration_id: str) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -99,6 +100,22 @@ def test_a_status_change_is_one_history_entry_at_the_envelope_time() -> None:
         )
     ]
     assert (record.status_id, record.status_category, record.updated_at) == ("3", "indeterminate", t(5, 10, 30))
+
+
+@pytest.mark.parametrize("zone", ["Pacific/Kiritimati", "Pacific/Pago_Pago", "Europe/Berlin"])
+def test_the_envelope_time_is_the_same_instant_whatever_the_hosts_time_zone(
+    zone: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The epoch-millisecond ``timestamp`` is an instant: a host clock far from UTC (a developer's machine
+    running the local stack) must not shift the change (it did: read as local wall time, taken as UTC)."""
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    try:
+        record = updated(jp.status_item("10000", "3"), at=t(5, 10, 30), status_id="3")
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert [change.at for change in record.history] == [t(5, 10, 30)]
 
 
 @pytest.mark.parametrize(

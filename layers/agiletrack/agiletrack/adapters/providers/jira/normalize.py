@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, cast
 
 from agiletrack.adapters.providers.jira.records import (
@@ -64,7 +64,7 @@ def parse_time(value: Any) -> datetime | None:
     if value is None or value == "":
         return None
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return as_utc(datetime.fromtimestamp(value / 1000))
+        return datetime.fromtimestamp(value / 1000, tz=UTC)  # an instant: never the host's local time
     if not isinstance(value, str):
         return None
     try:

@@ -46,16 +46,29 @@ def sprint_figures(
     committed = added = removed = completed = 0.0
     moves_until = until - _TICK  # moves at the cutoff itself are the completion's own
     for timeline in members:
-        events = timeline.sprint_events[sprint.id]
-        if timeline.in_sprint(sprint.id, start):
-            committed += points(timeline, start)
-        for at, joined in events:
+        # One pass over the issue's joins and leaves: membership at the start and at the cutoff (as
+        # ``IssueTimeline.in_sprint`` reads it: the events up to the first one after the instant), and the moves.
+        in_at_start = in_at_end = False
+        reading_start = reading_end = True
+        for at, joined in timeline.sprint_events[sprint.id]:
+            if reading_start:
+                if at > start:
+                    reading_start = False
+                else:
+                    in_at_start = joined
+            if reading_end:
+                if at > moves_until:
+                    reading_end = False
+                else:
+                    in_at_end = joined
             if start < at <= moves_until:
                 if joined:
                     added += points(timeline, at)
                 else:
                     removed += points(timeline, at)
-        if timeline.in_sprint(sprint.id, moves_until) and timeline.category.at(until) == "done":
+        if in_at_start:
+            committed += points(timeline, start)
+        if in_at_end and timeline.category.at(until) == "done":
             completed += points(timeline, until)
     return SprintFigures(committed=committed, added=added, removed=removed, completed=completed)
 

@@ -11,6 +11,7 @@ from bisect import bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import pairwise
 from typing import Generic, TypeVar
 
 from agiletrack.adapters.providers.jira.records import JiraChange, JiraIssue, StatusCategory
@@ -21,11 +22,22 @@ Category = StatusCategory | None
 """A status category; None for a status id no ``jira_status`` record (nor the issue itself) knows."""
 
 
+_NO_SPRINTS: frozenset[str] = frozenset()
+_SPRINT_SETS: dict[str, frozenset[str]] = {}
+"""Parsed sprint lists by their text: 50,000 issues repeat a few dozen of them (bounded by ``_SPRINT_SETS_MAX``)."""
+_SPRINT_SETS_MAX = 4096
+
+
 def parse_sprint_ids(text: str | None) -> frozenset[str]:
     """Jira's comma-separated sprint ids (``"12, 13"``) as a set of strings; empty for none."""
     if not text:
-        return frozenset()
-    return frozenset(part.strip() for part in text.split(",") if part.strip())
+        return _NO_SPRINTS
+    known = _SPRINT_SETS.get(text)
+    if known is None:
+        known = frozenset(part.strip() for part in text.split(",") if part.strip())
+        if len(_SPRINT_SETS) < _SPRINT_SETS_MAX:
+            _SPRINT_SETS[text] = known
+    return known
 
 
 def parse_estimate(text: str | None) -> float | None:
@@ -86,31 +98,41 @@ def build_timeline(issue: JiraIssue, categories: Mapping[str, StatusCategory]) -
             return issue.status_category
         return known
 
-    changes = sorted(issue.history, key=lambda change: change.at)  # stable: same-instant order is kept
-    by_field: dict[str, list[JiraChange]] = {"status": [], "sprint": [], "estimate": []}
-    for change in changes:
-        if change.field in by_field:
-            by_field[change.field].append(change)
-    status_changes = by_field["status"]
+    history = issue.history
+    if any(later.at < earlier.at for earlier, later in pairwise(history)):
+        history = sorted(history, key=lambda change: change.at)  # stable: same-instant order is kept
+    status_changes: list[JiraChange] = []
+    sprint_changes: list[JiraChange] = []
+    estimate_changes: list[JiraChange] = []
+    for change in history:
+        name = change.field
+        if name == "status":
+            status_changes.append(change)
+        elif name == "sprint":
+            sprint_changes.append(change)
+        elif name == "estimate":
+            estimate_changes.append(change)
     initial_status = status_changes[0].from_value if status_changes else issue.status_id
     category: Steps[Category] = Steps(category_of(initial_status))
     first_in_progress: datetime | None = None
     last_done: datetime | None = None
     previous = category.initial
+    times, values = category.times, category.values
     for change in status_changes:
         current = category_of(change.to_value)
-        if current == "indeterminate" and previous != "indeterminate" and first_in_progress is None:
-            first_in_progress = change.at
-        if current == "done" and previous != "done":
-            last_done = change.at
-        category.times.append(change.at)
-        category.values.append(current)
+        if current != previous:
+            if current == "indeterminate" and first_in_progress is None:
+                first_in_progress = change.at
+            elif current == "done":
+                last_done = change.at
+        times.append(change.at)
+        values.append(current)
         previous = current
     return IssueTimeline(
         issue=issue,
         category=category,
-        estimate=_estimate_steps(issue, by_field["estimate"]),
-        sprint_events=_sprint_events(issue, by_field["sprint"]),
+        estimate=_estimate_steps(issue, estimate_changes),
+        sprint_events=_sprint_events(issue, sprint_changes),
         first_in_progress=first_in_progress,
         last_done=last_done,
     )

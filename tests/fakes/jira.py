@@ -9,7 +9,10 @@ does, ``nextPageToken``, ``fields`` filtering, id-only pages up to 5,000), ``POS
 
 Trust its certificate with ``SSL_CERT_FILE=fake.ca_file`` (httpx reads it). ``requests`` logs every request's
 path (to count them); ``fail_next(status, times, headers)`` answers the next requests with that status and
-headers (429 burst or quota, 503 with ``Retry-After``); ``latency_s`` delays every answer; ``closed_url()`` is a
+headers (429 burst or quota, 503 with ``Retry-After``); ``burst = (n, seconds)`` refuses a request to an endpoint
+that already had ``n`` in the last ``seconds`` with Jira's burst 429 (``RateLimit-Reason: jira-burst-based`` and
+the instant the window frees in ``X-RateLimit-Reset``; counted in ``burst_refused``); ``latency_s`` delays every
+answer; ``closed_url()`` is a
 site that cannot be reached. Issues are small dataclasses, so 50,000 generated ones (``generate``) are cheap.
 """
 
@@ -25,6 +28,7 @@ import ssl
 import tempfile
 import threading
 import time
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -155,6 +159,9 @@ class FakeJira(FakeServer):
         self.requests: list[str] = []
         self.bodies: list[dict[str, Any]] = []
         self.failures: list[tuple[int, dict[str, str]]] = []
+        self.burst: tuple[int, float] | None = None
+        self.burst_refused = 0
+        self._burst_log: dict[str, deque[float]] = {}
         self.lock = threading.Lock()
         self._next_id = 10001
         self._next_history = 100
@@ -303,10 +310,11 @@ class FakeJira(FakeServer):
         *,
         long_every: int = 20,
         long_histories: int = 45,
+        short_histories: int = 1,
         sprint_ids: list[int] | None = None,
     ) -> None:
-        """``count`` issues created a minute apart from ``start``, each with a few changes; every
-        ``long_every``-th with ``long_histories`` status changes (more than search's 40)."""
+        """``count`` issues created a minute apart from ``start``, each moved to in progress and then changed
+        ``short_histories`` times; every ``long_every``-th ``long_histories`` times (more than search's 40)."""
         sprints = sprint_ids or []
         for n in range(count):
             at = start + dt.timedelta(minutes=n)
@@ -314,7 +322,7 @@ class FakeJira(FakeServer):
                 at, estimate=float(n % 5 + 1), sprints=[sprints[n % len(sprints)]] if sprints else []
             )
             self.change(issue, at + dt.timedelta(seconds=30), status="3")
-            changes = long_histories if long_every and n % long_every == 0 else 1
+            changes = long_histories if long_every and n % long_every == 0 else short_histories
             for k in range(changes):
                 self.change(issue, at + dt.timedelta(seconds=31 + k), status="10001" if k % 2 == 0 else "3")
 
@@ -331,7 +339,25 @@ class FakeJira(FakeServer):
             failure = self.failures.pop(0) if self.failures else None
         if failure is not None:
             return failure[0], {"errorMessages": [f"failure {failure[0]} as asked"]}, failure[1]
-        return None
+        return self._burst_limited(urlparse(path).path)
+
+    def _burst_limited(self, route: str) -> tuple[int, Any, dict[str, str]] | None:
+        """Jira's per-second burst limit, per endpoint: a 429 naming when the window frees."""
+        if self.burst is None:
+            return None
+        limit, window = self.burst
+        now = time.time()
+        with self.lock:
+            log = self._burst_log.setdefault(route, deque())
+            while log and log[0] <= now - window:
+                log.popleft()
+            if len(log) < limit:
+                log.append(now)
+                return None
+            self.burst_refused += 1
+            frees = dt.datetime.fromtimestamp(log[0] + window, dt.UTC).isoformat(timespec="milliseconds")
+        headers = {"RateLimit-Reason": "jira-burst-based", "X-RateLimit-Reset": frees}
+        return 429, {"errorMessages": ["Rate limit exceeded."]}, headers
 
     def answer(self, path: str, authorization: str | None) -> tuple[int, Any]:
         if not self._authorized(authorization):

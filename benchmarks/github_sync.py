@@ -127,11 +127,11 @@ def instrument() -> Meter:
             meter.http_s += time.perf_counter() - started
             meter.http_requests += 1
 
-    def timed_put_many(self: Any, integration_id: str, records: Any) -> int:
+    def timed_put_many(self: Any, integration_id: str, records: Any, **kwargs: Any) -> int:
         paused = meter.pause_tracing()
         started = time.perf_counter()
         try:
-            return put_many(self, integration_id, records)
+            return put_many(self, integration_id, records, **kwargs)
         finally:
             meter.store_s += time.perf_counter() - started
             if paused:

@@ -12,7 +12,15 @@ import pytest
 from agiletrack.adapters.providers.base import WebhookDelivery, WebhookResult, WebhookSecrets
 from agiletrack.adapters.providers.jira.config import JiraConfig
 from agiletrack.adapters.providers.jira.records import JiraChange, JiraIssue, JiraSprint
-from agiletrack.adapters.providers.jira.webhooks import MALFORMED, delivery_id, merge_record, parse, verify
+from agiletrack.adapters.providers.jira.webhooks import (
+    MALFORMED,
+    decoded_payload,
+    delivery_id,
+    merge_record,
+    parse,
+    verify,
+)
+from agiletrack.errors import InvalidPayload
 from tests.fakes import jira_payloads as jp
 
 SECRET = "whsec-jira-0b7c2f4e9a"
@@ -427,3 +435,13 @@ def test_the_payload_builders_shape_what_jira_documents() -> None:
     assert json.loads(jp.signed(payload, SECRET)[0]) == payload
     assert payload["issue"]["fields"]["updated"] == "2024-03-05T00:00:00.000+0000"
     assert timedelta(0) == datetime.fromisoformat(payload["issue"]["fields"]["updated"]) - t(5)
+
+
+@pytest.mark.parametrize("body", [b"not json", b"\xff\xfe", b"[1, 2]", b'"text"', b"[" * 100_000])
+def test_a_body_that_is_not_a_json_object_is_an_invalid_payload(body: bytes) -> None:
+    with pytest.raises(InvalidPayload):
+        decoded_payload(delivery(body=body))
+
+
+def test_a_json_object_is_the_payload() -> None:
+    assert decoded_payload(delivery({"webhookEvent": "jira:issue_created"})) == {"webhookEvent": "jira:issue_created"}

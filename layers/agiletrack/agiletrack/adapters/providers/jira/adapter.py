@@ -3,7 +3,6 @@ metrics (``metrics.py``) behind the one ``ProviderAdapter`` interface."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
@@ -28,7 +27,6 @@ from agiletrack.adapters.providers.jira.pull import JiraPull
 from agiletrack.adapters.providers.jira.records import JiraSprint
 from agiletrack.adapters.providers.jira.spec import SPEC
 from agiletrack.adapters.providers.jira.validate import JiraValidator
-from agiletrack.errors import InvalidPayload
 from agiletrack.models.common import utcnow
 from agiletrack.models.records import Record
 from agiletrack.observability import logger
@@ -107,14 +105,7 @@ class JiraAdapter:
         return webhooks.verify(delivery, secrets)
 
     def webhook_payload(self, delivery: WebhookDelivery) -> Mapping[str, Any]:
-        """The delivery's JSON object; a signed body that is not one is refused at intake (400)."""
-        try:
-            payload = json.loads(delivery.body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-            raise InvalidPayload("The delivery body is not a Jira JSON payload.") from exc
-        if not isinstance(payload, dict):
-            raise InvalidPayload("The delivery body is not a JSON object.")
-        return payload
+        return webhooks.decoded_payload(delivery)
 
     def parse_webhook(
         self, delivery: WebhookDelivery, config: BaseModel, provider_state: Mapping[str, Any] | None = None

@@ -46,6 +46,7 @@ from agiletrack.adapters.providers.jira.normalize import (
 )
 from agiletrack.adapters.providers.jira.records import JiraIssue
 from agiletrack.adapters.providers.jira.signature import verify_jira_signature
+from agiletrack.errors import InvalidPayload
 from agiletrack.models.common import as_utc
 from agiletrack.models.records import Record
 
@@ -93,6 +94,14 @@ def _payload(body: bytes) -> dict[str, Any] | None:
     except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested beyond the parser
         return None
     return cast(dict[str, Any], payload) if isinstance(payload, dict) else None
+
+
+def decoded_payload(delivery: WebhookDelivery) -> dict[str, Any]:
+    """The delivery's JSON object; ``InvalidPayload`` (400 at intake) for a body that is not one."""
+    payload = _payload(delivery.body)
+    if payload is None:
+        raise InvalidPayload("The delivery body is not a Jira JSON object.")
+    return payload
 
 
 def _obj(value: object) -> dict[str, Any]:

@@ -70,8 +70,8 @@ class MemoryIntegrations:
     def save_cursor(self, integration_id: str, owner: str, cursor: dict[str, Any], *, generation: int = 0) -> None:
         self.state[integration_id]["cursor"] = cursor
 
-    def add_event(self, integration_id: str, kind: str, at: datetime | None = None, **data: Any) -> None:
-        self.events.append({"kind": kind, **data})
+    def add_event(self, integration_id: str, kind: str, at: datetime | None = None, *, outcome: str) -> None:
+        self.events.append({"kind": kind, "outcome": outcome})
 
 
 class MemoryRecords:

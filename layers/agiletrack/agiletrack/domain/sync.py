@@ -311,7 +311,7 @@ class SyncEngine:
         if not self.integrations.update(integration.id, changes, only_if_generation=integration.generation):
             logger.info("sync of an older scope failed; nothing recorded", extra={"integration_id": integration.id})
             return SyncOutcome("superseded")
-        self.integrations.add_event(integration.id, "job", now, outcome=outcome, error_kind=kind)
+        self.integrations.add_event(integration.id, "job", now, outcome=outcome)
         logger.warning(
             "sync job failed",
             extra={

@@ -249,9 +249,7 @@ class EventProcessor:
                     changes["newest_data_at"] = newest
         if not self.integrations.update(integration.id, changes, only_if_generation=generation):
             return Processed(event=result.event, ignored=True)
-        self.integrations.add_event(
-            integration.id, "webhook", now, outcome="accepted", event=result.event, ignored=result.ignored
-        )
+        self.integrations.add_event(integration.id, "webhook", now, outcome="accepted")
         return Processed(event=result.event, records=len(records), written=written, ignored=result.ignored)
 
     def _refresh(self, adapter: ProviderAdapter, integration: Integration, records: list[Record]) -> list[Record]:

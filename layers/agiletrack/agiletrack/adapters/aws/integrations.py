@@ -413,11 +413,11 @@ class DynamoIntegrationStore:
                 raise
 
     # ------------------------------------------------------------ event counters
-    def add_event(self, integration_id: str, kind: str, at: datetime | None = None, **data: Any) -> None:
+    def add_event(self, integration_id: str, kind: str, at: datetime | None = None, *, outcome: str) -> None:
         """Count one ``kind`` (job, webhook) event with its ``outcome`` in the counter item of its hour: an
-        atomic ``ADD`` on one item, so a flood of events writes no new items. Other ``data`` is not kept."""
+        atomic ``ADD`` on one item, so a flood of events writes no new items."""
         at = as_hour(at or utcnow())
-        counter = f"{kind}_{data.get('outcome') or 'unknown'}"
+        counter = f"{kind}_{outcome}"
         if not _COUNTER_NAME.match(counter):
             raise ValueError(f"not a counter name: {counter!r}")
         clients.dynamodb().update_item(

@@ -29,4 +29,5 @@ SPEC = ProviderSpec(
     generates_webhook_secret=False,  # Trello signs with the application's api_secret
     signature_headers=("x-trello-webhook",),
     validator="agiletrack.adapters.providers.trello.validate:make_validator",
+    webhook_registrar="agiletrack.adapters.providers.trello.registration:TrelloWebhookRegistrar",
 )

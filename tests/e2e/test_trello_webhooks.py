@@ -65,7 +65,7 @@ def integration(api: Api, fake: FakeTrello, stack: LocalStack) -> dict[str, Any]
 
 
 def test_refusals_store_nothing_and_register_nothing(api: Api, fake: FakeTrello) -> None:
-    refusals = [
+    refusals: list[tuple[dict[str, Any], str]] = [
         ({"api_token": "not-the-token"}, "provider_auth_failed"),
         ({"board_id": "5f0c1e2d3b4a5968776655ff"}, "board_not_found"),
         ({"list_ids": [fake_trello.LISTS[0], OTHER_LIST]}, "unknown_list"),

@@ -8,6 +8,7 @@ registers) is the gateway's: ``http://127.0.0.1:{port}/webhooks/trello/{id}``.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -335,3 +336,54 @@ def test_no_credential_appears_in_any_answer_or_log(
     assert "/1/tokens/********/webhooks" in caplog.text  # the token in that path is masked too
     for credential in CREDENTIALS:
         assert credential not in seen
+
+
+class SignedByCallback:
+    """Just enough of a Trello adapter for the intake (Trello's own arrives with the sync): the signature is
+    checked with Trello's rule over the delivery's callback URL, which the intake chooses."""
+
+    def verify_webhook(self, delivery: Any, secrets: Any) -> bool:
+        from agiletrack.adapters.providers.trello.signature import verify_trello_signature
+
+        secret = str(secrets.credentials.get("api_secret") or "")
+        header = delivery.headers.get("x-trello-webhook")
+        return verify_trello_signature(secret, delivery.body, delivery.callback_url, header)
+
+    def webhook_payload(self, delivery: Any) -> dict[str, Any]:
+        return dict(json.loads(delivery.body))
+
+    def delivery_id(self, delivery: Any) -> str | None:
+        return str(json.loads(delivery.body)["action"]["id"])
+
+
+def test_signatures_are_checked_against_the_registered_callback_url_whatever_url_the_request_came_by(
+    api: Call, trello: FakeTrello, aws: Resources
+) -> None:
+    from agiletrack.adapters.aws.blobs import blob_store
+    from agiletrack.adapters.aws.queues import queues
+    from agiletrack.adapters.aws.secrets import secret_store
+    from agiletrack.domain.webhooks import WebhookIntake
+    from agiletrack.errors import Unauthorized
+    from tests.fakes.trello_webhooks import trello_signature
+
+    created = create(api, trello.config())
+    registered = created["webhook"]["registration"]["callback_url"]
+    intake = WebhookIntake(
+        integrations=integration_store(),
+        secrets=secret_store(),
+        queue=queues(),
+        blobs=blob_store(),
+        adapter_for=lambda _provider: SignedByCallback(),  # type: ignore[arg-type,return-value]
+    )
+    body = json.dumps({"action": {"id": "6b0000000000000000000042", "type": "commentCard"}, "model": {}}).encode()
+    # The request reached us through a proxy and a stage: its own URL is not the one Trello signed
+    proxied = f"https://hooks.example.com/prod/webhooks/trello/{created['id']}"
+    signed = {"x-trello-webhook": trello_signature(fake_trello.API_SECRET, body, registered)}
+    accepted = intake.receive("trello", created["id"], signed, body, proxied)
+    assert accepted.delivery_id == "6b0000000000000000000042"
+    message = boto3.client("sqs").receive_message(QueueUrl=aws.queue_urls["WebhookQueue"])["Messages"][0]
+    assert json.loads(message["Body"])["callback_url"] == registered
+
+    over_proxy = {"x-trello-webhook": trello_signature(fake_trello.API_SECRET, body, proxied)}
+    with pytest.raises(Unauthorized):
+        intake.receive("trello", created["id"], over_proxy, body, proxied)

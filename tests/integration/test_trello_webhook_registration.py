@@ -207,6 +207,18 @@ def test_a_board_change_registers_on_the_new_board_and_deletes_the_old_webhook(a
     assert reply.json()["webhook"]["registration"] | {"model_id": BOARD_2} == reply.json()["webhook"]["registration"]
 
 
+def test_a_new_api_secret_keeps_the_webhook_trello_already_has(api: Call, trello: FakeTrello) -> None:
+    created = create(api, trello.config())
+    [hook] = trello.webhooks.hooks.values()
+    reply = api("PATCH", f"/integrations/{created['id']}", {"config": {"api_secret": "trellonewappsecret0123456789"}})
+    assert reply.status == 200, reply.text
+    # the same callback, board and token: Trello says it exists, and that webhook is kept
+    assert list(trello.webhooks.hooks) == [hook.id]
+    assert reply.json()["webhook"]["registration"]["webhook_id"] == hook.id
+    assert ("GET", "/1/tokens/{token}/webhooks") in trello.webhooks.calls
+    assert not any(method == "DELETE" for method, _ in trello.webhooks.calls)
+
+
 def test_other_config_changes_keep_the_webhook(api: Call, trello: FakeTrello) -> None:
     created = create(api, trello.config())
     [hook] = trello.webhooks.hooks.values()

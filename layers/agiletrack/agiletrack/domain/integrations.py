@@ -388,6 +388,8 @@ class IntegrationService:
         relogin: bool,
         base_url: str,
     ) -> None:
+        if not self.webhooks.managed(integration.type):
+            return
         old_config, old_credentials, config, credentials = registration
         current = self.integrations.get(integration.id) or integration
         self.webhooks.reconcile(

@@ -122,20 +122,10 @@ def test_create_registers_the_board_webhook_with_the_exact_callback_url(
     assert (webhook["webhook_id"], webhook["callback_url"], webhook["reason"]) == (hook.id, url, None)
 
 
-def test_a_short_link_board_is_registered_by_its_id(api: Call, trello: FakeTrello, monkeypatch: Any) -> None:
-    trello.boards["AbCd1234"] = list(fake_trello.LISTS)  # the fake answers a short link like an id
-    original = trello.answer
-
-    def answer(raw_path: str, method: str = "GET", body: bytes = b"") -> tuple[int, Any]:
-        status, found = original(raw_path, method, body)
-        if method == "GET" and isinstance(found, dict) and found.get("id") == "AbCd1234":
-            found = {**found, "id": BOARD_2}
-        return status, found
-
-    monkeypatch.setattr(trello, "answer", answer)
-    created = create(api, trello.config(board_id="AbCd1234"))
-    assert created["webhook"]["registration"]["model_id"] == BOARD_2
-    assert [h.idModel for h in trello.webhooks.hooks.values()] == [BOARD_2]
+def test_a_short_link_board_is_registered_by_its_id(api: Call, trello: FakeTrello) -> None:
+    created = create(api, trello.config(board_id=fake_trello.SHORT_LINK))
+    assert created["webhook"]["registration"]["model_id"] == fake_trello.BOARD
+    assert [h.idModel for h in trello.webhooks.hooks.values()] == [fake_trello.BOARD]
 
 
 @pytest.mark.parametrize(

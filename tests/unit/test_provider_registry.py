@@ -79,3 +79,20 @@ def test_reading_the_declaration_imports_no_registrar_module() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
+
+
+def test_trello_is_registered_with_every_kind_read_whole_and_signs_with_its_api_secret() -> None:
+    from agiletrack.adapters.providers.trello.adapter import TrelloAdapter
+
+    adapter = adapter_for("trello")
+
+    assert isinstance(adapter, TrelloAdapter)
+    assert adapter.credential_fields == ("api_key", "api_token", "api_secret")
+    assert adapter.signs_webhooks_with_generated_secret is False
+    assert set(TrelloAdapter.snapshot_kinds) == {
+        "trello_action",
+        "trello_card",
+        "trello_list",
+        "trello_label",
+        "trello_member",
+    }

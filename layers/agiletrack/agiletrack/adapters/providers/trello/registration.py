@@ -25,7 +25,7 @@ from pydantic import BaseModel
 
 from agiletrack.adapters.providers.base import Registration
 from agiletrack.adapters.providers.http import ProviderHttp
-from agiletrack.adapters.providers.trello.config import TrelloConfig
+from agiletrack.adapters.providers.trello.config import TrelloConfig, api_root
 from agiletrack.adapters.providers.trello.validate import install_log_redaction
 from agiletrack.errors import AuthError, ProviderError, ProviderRefused
 from agiletrack.models.integrations import MASK
@@ -124,7 +124,7 @@ class TrelloWebhookRegistrar:
     def _http(self, config: TrelloConfig, credentials: Mapping[str, str]) -> ProviderHttp:
         settings = get_settings()
         return ProviderHttp(
-            settings.trello_api_url,
+            api_root(),
             headers={"Accept": "application/json"},
             params={"key": _credential(credentials, config, "api_key"), "token": _token(credentials, config)},
             timeout=min(settings.http_timeout_seconds, REQUEST_TIMEOUT_SECONDS),

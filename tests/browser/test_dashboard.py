@@ -295,6 +295,7 @@ def test_the_list_shows_each_integration_and_a_sync_is_watched_to_its_end(
     page.goto(f"{stack.api_url}/#/integrations/{created['github']}")
     status = page.locator("section.status")
     expect(status).to_have_attribute("data-status", "active", timeout=SYNC_TIMEOUT_MS)
+    expect(page.locator("#webhook-secret")).to_have_count(0)  # shown once, at creation: not on its page
     wait_for_charts(page)
     expect(status).to_contain_text("Data freshness")
     answered = api.get(f"/integrations/{created['github']}/status").json()

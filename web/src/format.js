@@ -77,7 +77,7 @@ export function errorInWords(error) {
   const advice = {
     auth: "The provider refused the credentials. Edit the integration and paste a new token.",
     rate_limit: "The provider's rate limit was spent. The next hourly sync tries again; nothing to do unless it lasts.",
-    other: "The provider failed or could not be reached. The next hourly sync tries again.",
+    other: "The next hourly sync tries again.",
   }[error.kind];
   return `${error.message}${advice ? ` — ${advice}` : ""}`;
 }

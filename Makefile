@@ -144,7 +144,7 @@ lock-check: $(STAMP)
 
 test: lock-check lint typecheck validate web-check build pytest
 
-bench: $(STAMP)
+bench: $(STAMP) browser
 	$(BIN)/python -m benchmarks
 
 clean:

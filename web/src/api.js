@@ -39,6 +39,10 @@ export async function api(path, { method = "GET", body, token = session.token, o
   } catch {
     payload = null;
   }
+  if (response.status === 401 && token && token === session.token) {
+    session.token = null; // revoked or rotated: back to the sign-in form
+    window.dispatchEvent(new Event("agiletrack:signed-out"));
+  }
   if (!response.ok) {
     const error = payload?.error ?? {};
     const message = error.message ?? payload?.message ?? `The API answered ${response.status}.`;

@@ -67,4 +67,8 @@ document.getElementById("signout").addEventListener("click", () => {
   navigate("#/");
 });
 window.addEventListener("hashchange", route);
+window.addEventListener("agiletrack:signed-out", () => {
+  team = null;
+  route();
+});
 route();

@@ -21,7 +21,7 @@ RUN = LOG_DIR / "run.json"
 
 
 def _runners() -> dict[str, Callable[[], dict[str, Any]]]:
-    from benchmarks import github_sync, scheduler, trello_sync, webhooks
+    from benchmarks import dashboard, github_sync, scheduler, trello_sync, webhooks
 
     return {
         "github_sync": github_sync.run_timed,
@@ -29,10 +29,11 @@ def _runners() -> dict[str, Callable[[], dict[str, Any]]]:
         "webhooks": webhooks.run,
         "scheduler": scheduler.run,
         "trello_sync": trello_sync.run,
+        "dashboard": dashboard.run,
     }
 
 
-ORDER = ("github_sync", "github_sync_memory", "webhooks", "scheduler", "trello_sync")
+ORDER = ("github_sync", "github_sync_memory", "webhooks", "scheduler", "trello_sync", "dashboard")
 
 
 def run_one(name: str, out: Path) -> int:

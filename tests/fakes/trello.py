@@ -17,9 +17,9 @@ key 300 (sliding windows, like Trello's): past that the answer is 429 with Trell
 JSON as they are.
 
 The board's state changes "in Trello" through ``add_card``, ``move_card``, ``archive_card``, ``comment_card``,
-``label_card`` and ``delete_card``, each recording its action as Trello would; ``generate`` fills a board with
-a deterministic history. Routing is a table of (method, path pattern) → handler (``ROUTES``), so other
-endpoints are added as rows.
+``label_card``, ``delete_card``, ``move_to_other_board`` and ``move_from_other_board``, each recording its
+action as Trello would; ``generate`` fills a board with a deterministic history. Routing is a table of
+(method, path pattern) → handler (``ROUTES``), so other endpoints are added as rows.
 
 Webhooks (``/1/webhooks``, ``/1/tokens/{token}/webhooks`` and ``deliver``, signed as Trello signs) are
 ``tests.fakes.trello_webhooks``, served as ``.webhooks``; ``other_tokens`` are valid too (a user's second token).
@@ -451,6 +451,24 @@ class FakeTrello(FakeServer):
             card_id, card.list_id, at, creator=self._creator(board, member_id), action_id=self._next_id(at)
         )
         del board.cards[card_id]
+        return self._record(board, made)
+
+    def move_to_other_board(self, card_id: str, at: datetime | None = None, *, board_id: str = BOARD) -> dict[str, Any]:
+        """The card moved to another board: ``moveCardFromBoard`` here, and it leaves this board's cards."""
+        board, card = self._card(card_id, board_id)
+        at = at or datetime.now(UTC)
+        made = payloads.move_card_from_board(card_id, card.list_id, at, action_id=self._next_id(at))
+        del board.cards[card_id]
+        return self._record(board, made)
+
+    def move_from_other_board(
+        self, card_id: str, list_id: str, at: datetime | None = None, *, board_id: str = BOARD
+    ) -> dict[str, Any]:
+        """A card (of another board, or one moved away before) moved into ``list_id``: ``moveCardToBoard``."""
+        board = self.boards[board_id]
+        at = at or datetime.now(UTC)
+        board.cards[card_id] = FakeCard(card_id, list_id, f"Card {card_id[-3:]}", at)
+        made = payloads.move_card_to_board(card_id, list_id, at, action_id=self._next_id(at))
         return self._record(board, made)
 
     def generate(

@@ -309,6 +309,23 @@ def test_an_incremental_pull_of_more_than_a_page_misses_nothing(
     assert pages[-1].cursor["mark"] == made[-1]
 
 
+def test_a_card_moved_away_back_and_deleted_in_one_page_is_one_tombstone(trello: FakeTrello) -> None:
+    trello.generate(cards=10, actions=40)
+    first = list(adapter(trello).pull(context(trello)))
+    card = next(iter(trello.board().cards))
+    at = utcnow().replace(microsecond=0) - timedelta(minutes=5)
+    trello.move_to_other_board(card, at)
+    back = trello.move_from_other_board(card, list(trello.board().lists)[1], at + timedelta(minutes=1))
+    trello.delete_card(card, at + timedelta(minutes=2))
+
+    pages = list(adapter(trello).pull(context(trello, first[-1].cursor)))
+
+    cards = [r for r in pages[0].records if isinstance(r, TrelloCard)]
+    assert [(c.id, c.deleted, c.updated_at) for c in cards] == [(card, True, at + timedelta(minutes=2))]
+    assert back["type"] == "moveCardToBoard"
+    assert not any(isinstance(r, TrelloCard) and r.id == card for r in pages[-1].records)  # not on the board
+
+
 def test_the_key_and_token_never_reach_a_log(trello: FakeTrello, caplog: pytest.LogCaptureFixture) -> None:
     trello.generate(cards=5, actions=20)
     trello.fail_next(502)

@@ -153,12 +153,19 @@ class TrelloPull:
             answer = self.client.get(f"{self.board_path}/actions", what, params)
             raw_actions = [a for a in answer if isinstance(a, Mapping)] if isinstance(answer, list) else []
             records: list[Record] = []
+            gone: dict[str, TrelloCard] = {}
+            """The newest tombstone of each card in the page (a page holds one record of each id)."""
             for raw in raw_actions:
                 action = action_record(raw)
                 if action is None:
                     continue
                 records.append(action)
-                records.extend(self._consequences(action))
+                tombstone = self._consequence(action)
+                if tombstone is not None and (
+                    tombstone.id not in gone or gone[tombstone.id].updated_at < tombstone.updated_at
+                ):
+                    gone[tombstone.id] = tombstone
+            records.extend(gone.values())
             ids = [str(a["id"]) for a in raw_actions if isinstance(a.get("id"), str)]
             if ids and cur.newest is None:
                 cur.newest = ids[0]
@@ -172,16 +179,17 @@ class TrelloPull:
             yield self._page(records)
             return
 
-    def _consequences(self, action: TrelloAction) -> list[Record]:
+    def _consequence(self, action: TrelloAction) -> TrelloCard | None:
+        """Remembers a ``createCard``'s date; the card's tombstone when the action took it off the board."""
         if action.card_id is None:
-            return []
+            return None
         if action.type == "createCard":
             known = self.created.get(action.card_id)
             if known is None or action.date < known:
                 self.created[action.card_id] = action.date
         if action.type in GONE_TYPES:
-            return [tombstone_card(action.card_id, action.date, action.board_id)]
-        return []
+            return tombstone_card(action.card_id, action.date, action.board_id)
+        return None
 
     # ------------------------------------------------------------ snapshot
     def _snapshot(self) -> list[Record]:

@@ -274,7 +274,7 @@ def test_integration_crud_is_scoped_to_the_team(local_stack: LocalStack, github:
     shown = owner.get(f"/integrations/{integration_id}")
     assert shown.status_code == 200
     assert shown.json()["config"]["token"] == "********"
-    assert shown.json()["webhook"] == {"url": body["webhook"]["url"], "secret": None}
+    assert shown.json()["webhook"] == {"url": body["webhook"]["url"], "secret": None, "registration": None}
     assert github.token not in shown.text
 
     renamed = owner.patch(f"/integrations/{integration_id}", json={"name": "Widgets (main)"})

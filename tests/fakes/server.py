@@ -1,5 +1,5 @@
 """The HTTP plumbing the fake providers share: a threaded server on 127.0.0.1 that answers GETs with
-JSON (or text) from ``respond`` (and POSTs from ``respond_post``), optionally over TLS."""
+JSON (or text) from ``respond`` (POSTs from ``respond_post``, DELETEs from ``respond_delete``), optionally over TLS."""
 
 from __future__ import annotations
 
@@ -35,6 +35,10 @@ class FakeServer:
         """(status, body, extra headers) for ``POST path`` with ``body``; only fakes that serve POST override it."""
         return 405, {"message": "POST is not served by this fake"}, {}
 
+    def respond_delete(self, path: str, headers: Mapping[str, str]) -> tuple[int, Any, Mapping[str, str]]:
+        """(status, body, extra headers) for ``DELETE path``; only fakes that serve DELETE override it."""
+        return 405, {"message": "DELETE is not served by this fake"}, {}
+
     def tls_context(self) -> ssl.SSLContext | None:
         return None
 
@@ -56,6 +60,9 @@ class FakeServer:
             def do_POST(self) -> None:
                 data = self.rfile.read(int(self.headers.get("content-length") or 0))
                 self._send(*fake.respond_post(self.path, {k.lower(): v for k, v in self.headers.items()}, data))
+
+            def do_DELETE(self) -> None:
+                self._send(*fake.respond_delete(self.path, {k.lower(): v for k, v in self.headers.items()}))
 
             def _send(self, status: int, body: Any, extra: Mapping[str, str]) -> None:
                 is_text = isinstance(body, str)

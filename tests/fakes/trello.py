@@ -20,6 +20,9 @@ The board's state changes "in Trello" through ``add_card``, ``move_card``, ``arc
 ``label_card``, ``delete_card``, ``move_to_other_board`` and ``move_from_other_board``, each recording its
 action as Trello would; ``generate`` fills a board with a deterministic history. Routing is a table of
 (method, path pattern) → handler (``ROUTES``), so other endpoints are added as rows.
+
+Webhooks (``/1/webhooks``, ``/1/tokens/{token}/webhooks`` and ``deliver``, signed as Trello signs) are
+``tests.fakes.trello_webhooks``, served as ``.webhooks``; ``other_tokens`` are valid too (a user's second token).
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from urllib.parse import parse_qs, urlparse
 
 from tests.fakes import trello_payloads as payloads
 from tests.fakes.server import FakeServer, nothing_listens
+from tests.fakes.trello_webhooks import TrelloWebhooks
 
 API_KEY = "trellofakeapikey0123456789abcdef"
 API_TOKEN = "trellofaketoken9f8e7d6c5b4a39281706f5e4d3c2b1a0"
@@ -125,10 +129,13 @@ class FakeTrello(FakeServer):
         boards: Mapping[str, Iterable[str]] | None = None,
         unreadable_boards: Iterable[str] = (),
         enforce_limits: bool = True,
+        other_tokens: Iterable[str] = (),
+        api_secret: str = API_SECRET,
     ) -> None:
         """``boards``: board id -> its list ids; ``unreadable_boards`` exist but this token cannot read them."""
         self.api_key = api_key
         self.api_token = api_token
+        self.tokens = {api_token, *other_tokens}
         self.boards: dict[str, FakeBoard] = {}
         for n, (board_id, lists) in enumerate((boards if boards is not None else {BOARD: LISTS}).items()):
             board = FakeBoard(board_id, SHORT_LINK if board_id == BOARD else f"sL{n:06d}")
@@ -145,6 +152,7 @@ class FakeTrello(FakeServer):
         self.throttled = 0
         self._windows: dict[str, deque[float]] = {}
         self.lock = threading.RLock()
+        self.webhooks = TrelloWebhooks(api_secret, lambda: set(self.boards))
         self._serial = 1
         super().__init__()
 
@@ -172,6 +180,9 @@ class FakeTrello(FakeServer):
     def respond_post(self, path: str, headers: Mapping[str, str], body: bytes) -> tuple[int, Any, Mapping[str, str]]:
         return self.dispatch("POST", path, body)
 
+    def respond_delete(self, path: str, headers: Mapping[str, str]) -> tuple[int, Any, Mapping[str, str]]:
+        return self.dispatch("DELETE", path, b"")
+
     def dispatch(self, method: str, raw_path: str, body: bytes) -> tuple[int, Any, Mapping[str, str]]:
         url = urlparse(raw_path)
         query = {k: v[0] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
@@ -185,11 +196,14 @@ class FakeTrello(FakeServer):
             return failure, f"failure {failure} as asked", {}
         if query.get("key") != self.api_key:
             return 401, "invalid key", {}
-        if query.get("token") != self.api_token:
+        if query.get("token") not in self.tokens:
             return 401, "invalid token", {}
         limited = self._rate_limited(query["key"], query["token"])
         if limited is not None:
             return 429, limited, {}
+        hooked = self.webhooks.route(method, url.path.strip("/").split("/"), query, body, query["token"])
+        if hooked is not None:
+            return hooked[0], hooked[1], {}
         for route_method, pattern, handler in ROUTES:
             match = pattern.fullmatch(url.path)
             if match is not None and route_method == method:

@@ -55,11 +55,14 @@ def api_event(
     query: Mapping[str, str] | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The event API Gateway hands the API function. ``body`` is sent as JSON; ``raw_body`` as given.
-    ``team_id=None`` leaves out the authorizer context."""
-    pairs = [("host", API_DOMAIN), ("authorization", "Bearer at_test"), ("user-agent", "pytest")]
+    """The event API Gateway hands the API function. ``body`` is sent as JSON; ``raw_body`` as given; a header
+    of ``headers`` replaces the default of its name (``host``). ``team_id=None`` leaves out the authorizer
+    context."""
     data = raw_body if raw_body is not None else (b"" if body is None else json.dumps(body).encode())
     extra = [(k.lower(), v) for k, v in (headers or {}).items()]
+    given = {k for k, _ in extra}
+    defaults = [("host", API_DOMAIN), ("authorization", "Bearer at_test"), ("user-agent", "pytest")]
+    pairs = [(k, v) for k, v in defaults if k not in given]
     if data and not any(k == "content-type" for k, _ in extra):
         pairs.append(("content-type", "application/json"))
     pairs += extra

@@ -19,6 +19,7 @@ from agiletrack.adapters.aws.queues import queues
 from agiletrack.adapters.aws.records import record_store
 from agiletrack.adapters.providers.github.records import PullRequest
 from agiletrack.domain.jobs import CleanupJob
+from agiletrack.domain.status import MANUAL_NOT_SEEN
 from agiletrack.models.common import iso, utcnow
 from agiletrack.models.integrations import MASK, LastError, LastSync
 from agiletrack.settings import get_settings
@@ -176,7 +177,7 @@ def test_create_github_answers_the_integration_with_its_webhook_secret_once(
     assert job["requested_at"].endswith("Z")
     # and later reads never show the webhook secret
     fetched = call_api("GET", f"/integrations/{created['id']}").json()
-    assert fetched["webhook"] == {"url": created["webhook"]["url"], "secret": None}
+    assert fetched["webhook"] == {"url": created["webhook"]["url"], "secret": None, "registration": None}
     assert fetched["config"] == created["config"]
 
 
@@ -630,6 +631,7 @@ def test_refused_new_credentials_change_nothing(
         "webhook": {
             "url": created["webhook"]["url"],
             "secret": None,
+            "registration": None,
         },
     }
     assert sqs_jobs() == []
@@ -785,6 +787,16 @@ def test_status_of_a_new_integration(call_api: ApiCaller, github: FakeGitHub) ->
         "api_quota": None,
         "api_response_ms": None,
         "webhooks": {"connected": False, "last_received_at": None, "received_24h": 0, "rejected_24h": 0},
+        "webhook": {
+            "managed": False,
+            "registered": False,
+            "active": False,
+            "reason": MANUAL_NOT_SEEN,
+            "webhook_id": None,
+            "callback_url": None,
+            "registered_at": None,
+            "checked_at": None,
+        },
     }
 
 

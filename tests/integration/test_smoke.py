@@ -114,6 +114,13 @@ def check_webhook_unknown_integration(handler: Any, event: dict[str, Any], conte
     assert body is None or body["error"]["code"] == "not_found"
 
 
+def check_webhook_gone_integration(handler: Any, event: dict[str, Any], context: LambdaContext, _: Any) -> None:
+    # Trello registers its webhooks: a URL of an integration that does not exist is 410, so Trello drops it.
+    status, body = http_answer(handler(event, context))
+    assert status == 410
+    assert body is None or body["error"]["code"] == "gone"
+
+
 def check_sqs_batch(handler: Any, event: dict[str, Any], context: LambdaContext, _fake: Any) -> None:
     # The sample's integration does not exist here: the job or delivery is dropped, not failed.
     assert handler(event, context) == {"batchItemFailures": []}
@@ -130,7 +137,7 @@ CHECKS: dict[str, Check] = {
     "api_create_integration.json": check_create_integration,
     "authorizer_request.json": check_authorizer,
     "webhook_github_ping.json": check_webhook_unknown_integration,
-    "webhook_head.json": check_webhook_unknown_integration,
+    "webhook_head.json": check_webhook_gone_integration,
     "sqs_sync_job.json": check_sqs_batch,
     "sqs_webhook_delivery.json": check_sqs_batch,
     "schedule.json": check_schedule,

@@ -45,6 +45,7 @@ STATUS_FIELDS = {
     "api_quota",
     "api_response_ms",
     "webhooks",
+    "webhook",
 }
 
 

@@ -36,6 +36,51 @@ def test_jira_is_registered_with_its_record_kinds_read_whole() -> None:
     assert set(JiraAdapter.snapshot_kinds) <= set(record_types())
 
 
+def test_webhook_registration_is_declared_by_trello_only() -> None:
+    from agiletrack.adapters.providers.registry import registers_webhooks, spec_for, webhook_registrar_for
+    from agiletrack.adapters.providers.trello.registration import TrelloWebhookRegistrar
+
+    assert spec_for("trello").webhook_registrar == (
+        "agiletrack.adapters.providers.trello.registration:TrelloWebhookRegistrar"
+    )
+    assert [name for name in ("github", "jira", "trello") if registers_webhooks(name)] == ["trello"]
+    assert registers_webhooks("gitlab") is False  # unknown: nothing registered, no error
+    registrar = webhook_registrar_for("trello")
+    assert isinstance(registrar, TrelloWebhookRegistrar) and webhook_registrar_for("trello") is registrar
+    assert webhook_registrar_for("github") is None and webhook_registrar_for("jira") is None
+
+
+def test_every_declared_registrar_has_the_protocol_methods_with_its_parameters() -> None:
+    import inspect
+
+    from agiletrack.adapters.providers.base import WebhookRegistrar
+    from agiletrack.adapters.providers.registry import specs, webhook_registrar_for
+
+    methods = ("wanted", "register", "delete", "check")
+    declared = [spec.name for spec in specs() if spec.webhook_registrar is not None]
+    assert declared
+    for name in declared:
+        registrar = webhook_registrar_for(name)
+        for method in methods:
+            expected = list(inspect.signature(getattr(WebhookRegistrar, method)).parameters)[1:]
+            assert list(inspect.signature(getattr(registrar, method)).parameters) == expected, (name, method)
+
+
+def test_reading_the_declaration_imports_no_registrar_module() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from agiletrack.adapters.providers.registry import registers_webhooks, specs\n"
+        "specs(); assert registers_webhooks('trello')\n"
+        "assert 'agiletrack.adapters.providers.trello.registration' not in sys.modules\n"
+        "assert 'agiletrack.adapters.providers.trello.validate' not in sys.modules\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+
+
 def test_trello_is_registered_with_every_kind_read_whole_and_signs_with_its_api_secret() -> None:
     from agiletrack.adapters.providers.trello.adapter import TrelloAdapter
 

@@ -23,6 +23,14 @@ class NotFound(AgileTrackError):
     status = 404
 
 
+class Gone(NotFound):
+    """The thing existed and will not come back (a webhook URL of a deleted integration of a provider that
+    registers its webhooks: the provider drops a webhook answered 410)."""
+
+    code = "gone"
+    status = 410
+
+
 class ValidationFailed(AgileTrackError):
     code = "validation_failed"
     status = 422

@@ -14,7 +14,13 @@ from agiletrack.adapters.aws.metrics_cache import metrics_cache
 from agiletrack.adapters.aws.queues import queues
 from agiletrack.adapters.aws.records import record_store
 from agiletrack.adapters.aws.secrets import secret_store
-from agiletrack.adapters.providers.registry import PROVIDER_NAMES, adapter_for, validator_factory
+from agiletrack.adapters.providers.registry import (
+    PROVIDER_NAMES,
+    adapter_for,
+    registers_webhooks,
+    validator_factory,
+    webhook_registrar_for,
+)
 from agiletrack.adapters.providers.spec import Validator
 from agiletrack.domain.cleanup import Cleanup
 from agiletrack.domain.integrations import IntegrationService
@@ -47,6 +53,7 @@ def integration_service() -> IntegrationService:
         queues=queues(),
         validators=_validators(timeout),
         validation_seconds=settings.validation_deadline_seconds,
+        registrar_for=webhook_registrar_for,
     )
 
 
@@ -77,6 +84,7 @@ def cleanup() -> Cleanup:
         metrics_cache=metrics_cache(),
         secrets=secret_store(),
         queues=queues(),
+        registrar_for=webhook_registrar_for,
     )
 
 
@@ -93,6 +101,7 @@ def webhook_intake() -> WebhookIntake:
         blobs=blob_store(),
         adapter_for=adapter_for,
         on_rejected=_count_rejected,
+        registers_webhooks=registers_webhooks,
     )
 
 

@@ -7,7 +7,10 @@ status, a new generation, the cursor reset) and leave the slow part to this job 
   scope just wrote is never lost), kind by kind, one Query page at a time; for a deleted integration,
   whose fence no write can pass any more, all of them, with unconditional batch deletes;
 - the cached metrics;
-- for a deleted integration, then its secret, and then its items in the Integrations table, ``META`` last.
+- for a deleted integration, then the webhook AgileTrack registered on the provider for it (with the
+  credentials, so before the secret; best effort: a failure is logged and the delete goes on, and deliveries
+  to a deleted integration are answered 410, which makes the provider drop the webhook itself), then its
+  secret, and then its items in the Integrations table, ``META`` last.
 
 The secret goes only once no record is left, and ``META`` after the secret, so a delete that stops halfway
 leaves an integration still marked ``deleting`` (hidden by the API, skipped by the scheduler and the sync
@@ -24,9 +27,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from agiletrack.adapters.providers.registry import record_types
+from agiletrack.adapters.providers.registry import record_types, spec_for
 from agiletrack.domain.jobs import CleanupJob
 from agiletrack.domain.ports import IntegrationStore, MetricsCache, Queues, RecordStore, SecretStore
+from agiletrack.domain.webhook_registration import RegistrarFor, WebhookRegistrations
+from agiletrack.models.integrations import Integration
 from agiletrack.observability import logger
 
 PAGE_SIZE = 500
@@ -51,6 +56,7 @@ class Cleanup:
         queues: Queues,
         record_kinds: Iterable[str] | None = None,
         page_size: int = PAGE_SIZE,
+        registrar_for: RegistrarFor | None = None,
     ) -> None:
         self.integrations = integrations
         self.records = records
@@ -59,6 +65,11 @@ class Cleanup:
         self.queues = queues
         self._record_kinds = tuple(record_kinds) if record_kinds is not None else None
         self.page_size = page_size
+        self.webhooks = WebhookRegistrations(
+            integrations=integrations,
+            secrets=secrets,
+            registrar_for=registrar_for,
+        )
 
     @property
     def record_kinds(self) -> list[str]:
@@ -97,6 +108,7 @@ class Cleanup:
                     break
         self.metrics_cache.delete_all(integration.id)
         if deleting:
+            self._remove_webhook(integration)
             self.secrets.delete(integration.secret_name)
             self.integrations.delete(integration.id)  # its partition, META last
         logger.info(
@@ -104,3 +116,17 @@ class Cleanup:
             extra={"integration_id": integration.id, "deleted": deleted, "integration_deleted": deleting},
         )
         return CleanupOutcome("done", deleted)
+
+    def _remove_webhook(self, integration: Integration) -> None:
+        """The provider's webhook of a deleted integration, deleted with its credentials (best effort)."""
+        stored = integration.webhook_registration
+        if stored is None or stored.state != "registered":
+            return
+        try:
+            secret = self.secrets.read(integration.secret_name, fresh=True)
+        except Exception:
+            logger.exception("secret unreadable: webhook left to expire", extra={"integration_id": integration.id})
+            return
+        credentials = {k: str(v) for k, v in dict(secret.get("credentials") or {}).items()}
+        config = spec_for(integration.type).config_model.model_construct(**{**integration.config, **credentials})
+        self.webhooks.remove(integration, config, credentials)

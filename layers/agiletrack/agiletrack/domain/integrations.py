@@ -35,6 +35,7 @@ from agiletrack.deadline import time_limit
 from agiletrack.domain.jobs import CleanupJob, JobReason, SyncJob
 from agiletrack.domain.ports import IntegrationStore, MetricsCache, Queues, RecordStore, SecretStore
 from agiletrack.domain.status import STATUS_WINDOW, IntegrationStatusView, build_status
+from agiletrack.domain.webhook_registration import RegistrarFor, WebhookRegistrations
 from agiletrack.errors import Conflict, CredentialsRequired, NotFound, ProviderError, ValidationFailed
 from agiletrack.models.common import new_id, utcnow
 from agiletrack.models.integrations import (
@@ -161,6 +162,7 @@ class IntegrationService:
         new_webhook_secret: Callable[[], str] = lambda: random_secrets.token_hex(WEBHOOK_SECRET_BYTES),
         validation_seconds: float = VALIDATION_SECONDS,
         sleep: Callable[[float], None] = time.sleep,
+        registrar_for: RegistrarFor | None = None,
     ) -> None:
         self.integrations = integrations
         self.records = records
@@ -173,6 +175,12 @@ class IntegrationService:
         self.new_webhook_secret = new_webhook_secret
         self.validation_seconds = validation_seconds
         self.sleep = sleep
+        self.webhooks = WebhookRegistrations(
+            integrations=integrations,
+            secrets=secrets,
+            clock=clock,
+            registrar_for=registrar_for,
+        )
 
     @property
     def record_kinds(self) -> tuple[str, ...]:
@@ -216,6 +224,12 @@ class IntegrationService:
             raise
         logger.info("integration created", extra={"integration_id": integration_id, "type": kind, "team_id": team_id})
         self._queue_first_sync(integration_id)
+        # Now that the integration and its secret exist (the provider may call the webhook URL first).
+        registration = self.webhooks.register(
+            integration, config, credentials, webhook_url(base_url, kind, integration_id)
+        )
+        if registration is not None:
+            integration = integration.model_copy(update={"webhook_registration": registration})
         return self._view(integration, base_url, webhook_secret=webhook_secret)
 
     # ------------------------------------------------------------ read
@@ -229,9 +243,12 @@ class IntegrationService:
 
     def status(self, team_id: str, integration_id: str) -> IntegrationStatusView:
         integration = self.owned(team_id, integration_id)
+        integration = self.webhooks.checked(
+            integration, lambda credentials: self._full_config(integration, credentials)
+        )
         now = self.clock()
         events = self.integrations.counters_since(integration.id, now - STATUS_WINDOW)
-        return build_status(integration, events, now)
+        return build_status(integration, events, now, webhook_managed=self.webhooks.managed(integration.type))
 
     # ------------------------------------------------------------ update
     def update(self, team_id: str, integration_id: str, patch: UpdateIntegration, *, base_url: str) -> IntegrationView:
@@ -246,6 +263,7 @@ class IntegrationService:
         if patch.name is not None and patch.name != integration.name:
             changes["name"] = patch.name
         credentials_changed = scope_changed = config_changed = False
+        registration: tuple[BaseModel, dict[str, str], BaseModel, dict[str, str]] | None = None
 
         if patch.config:
             stored = self.secrets.read(integration.secret_name, fresh=True)
@@ -266,6 +284,7 @@ class IntegrationService:
             config_changed = credentials_changed or public != integration.config
             if config_changed:
                 self._try(kind, config, credentials)
+            registration = (self._full_config(integration, old_credentials), old_credentials, config, credentials)
             if credentials != old_credentials:
                 self._change_secret(integration, lambda current: {**current, "credentials": credentials})
             if config_changed:
@@ -285,6 +304,9 @@ class IntegrationService:
                 )
 
         if not changes:
+            if registration is not None and self._registration_due(integration):
+                self._reconcile_webhook(integration, registration, relogin=False, base_url=base_url)
+                return self._view(self.owned(team_id, integration_id), base_url)
             return self._view(integration, base_url)
         changes["updated_at"] = self.clock()
         if scope_changed:
@@ -300,6 +322,10 @@ class IntegrationService:
             self._queue(integration.id, "credentials_changed")
         elif config_changed:
             self.metrics_cache.delete_all(integration.id)
+        if registration is not None:
+            relogin = credentials_changed or scope_changed
+            if relogin or config_changed or self._registration_due(integration):
+                self._reconcile_webhook(integration, registration, relogin=relogin, base_url=base_url)
         logger.info(
             "integration updated",
             extra={
@@ -343,6 +369,39 @@ class IntegrationService:
         return self._queue(integration.id, "manual")
 
     # ------------------------------------------------------------ helpers
+    @staticmethod
+    def _full_config(integration: Integration, credentials: Mapping[str, str]) -> BaseModel:
+        """The stored config with its credentials, as the provider code takes it (not validated again)."""
+        model = spec_for(integration.type).config_model
+        return model.model_construct(**{**integration.config, **credentials})
+
+    def _registration_due(self, integration: Integration) -> bool:
+        """A provider that registers its webhooks, whose integration holds no registered one."""
+        stored = integration.webhook_registration
+        return self.webhooks.managed(integration.type) and (stored is None or stored.state != "registered")
+
+    def _reconcile_webhook(
+        self,
+        integration: Integration,
+        registration: tuple[BaseModel, dict[str, str], BaseModel, dict[str, str]],
+        *,
+        relogin: bool,
+        base_url: str,
+    ) -> None:
+        if not self.webhooks.managed(integration.type):
+            return
+        old_config, old_credentials, config, credentials = registration
+        current = self.integrations.get(integration.id) or integration
+        self.webhooks.reconcile(
+            current,
+            old_config=old_config,
+            old_credentials=old_credentials,
+            config=config,
+            credentials=credentials,
+            relogin=relogin,
+            callback_url=webhook_url(base_url, integration.type, integration.id),
+        )
+
     def owned(self, team_id: str, integration_id: str) -> Integration:
         """The team's integration; another team's id is answered exactly like an unknown one (404)."""
         known_shape = 0 < len(integration_id) <= MAX_ID_LENGTH
@@ -430,5 +489,9 @@ class IntegrationService:
             config=masked(integration.type, integration.config, set(integration.credential_fields)),
             created_at=integration.created_at,
             updated_at=integration.updated_at,
-            webhook=WebhookInfo(url=webhook_url(base_url, integration.type, integration.id), secret=webhook_secret),
+            webhook=WebhookInfo(
+                url=webhook_url(base_url, integration.type, integration.id),
+                secret=webhook_secret,
+                registration=integration.webhook_registration,
+            ),
         )

@@ -30,6 +30,72 @@ class WebhookHealth(BaseModel):
     rejected_24h: int = Field(description="Deliveries refused in the last 24 hours (bad or missing signature)")
 
 
+class WebhookSetup(BaseModel):
+    """Whether the provider's webhook is in place, in one shape for every provider."""
+
+    managed: bool = Field(
+        description="True when AgileTrack registers the webhook on the provider itself (Trello); False when it is "
+        "set up by hand on the provider with the integration's webhook URL and secret (GitHub, Jira)"
+    )
+    registered: bool = Field(
+        description="managed: the provider holds our webhook; by hand: a delivery or the provider's ping has "
+        "reached us (the only sign we have that it is set up)"
+    )
+    active: bool | None = Field(
+        description="managed: whether the provider last said it delivers (null before it was asked); by hand: "
+        "as registered"
+    )
+    reason: str | None = Field(description="Why it is not registered or not active; null when it is")
+    webhook_id: str | None = Field(description="managed: the provider's id of the webhook")
+    callback_url: str | None = Field(description="managed: the URL the provider calls, exactly as registered")
+    registered_at: UtcDatetime | None
+    checked_at: UtcDatetime | None = Field(description="managed: when the provider was last asked about it")
+
+
+MANUAL_NOT_SEEN = (
+    "No delivery or ping has reached us yet: add the integration's webhook URL (and secret) on the provider."
+)
+
+
+def webhook_setup(integration: Integration, *, managed: bool) -> WebhookSetup:
+    """The ``webhook`` part of the status: from the stored registration (managed), else from deliveries seen."""
+    if not managed:
+        seen = integration.webhook_connected_at is not None or integration.last_webhook_at is not None
+        return WebhookSetup(
+            managed=False,
+            registered=seen,
+            active=seen,
+            reason=None if seen else MANUAL_NOT_SEEN,
+            webhook_id=None,
+            callback_url=None,
+            registered_at=None,
+            checked_at=None,
+        )
+    stored = integration.webhook_registration
+    if stored is None:
+        return WebhookSetup(
+            managed=True,
+            registered=False,
+            active=None,
+            reason="No webhook was registered for this integration: PATCH its config to register one.",
+            webhook_id=None,
+            callback_url=None,
+            registered_at=None,
+            checked_at=None,
+        )
+    registered = stored.state == "registered"
+    return WebhookSetup(
+        managed=True,
+        registered=registered,
+        active=stored.active if registered else False,
+        reason=stored.reason,
+        webhook_id=stored.webhook_id if registered else None,
+        callback_url=stored.callback_url,
+        registered_at=stored.registered_at if registered else None,
+        checked_at=stored.checked_at,
+    )
+
+
 class IntegrationStatusView(BaseModel):
     id: str
     status: IntegrationStatus = Field(description=STATUS_MEANING)
@@ -46,10 +112,11 @@ class IntegrationStatusView(BaseModel):
     api_quota: dict[str, Any] | None = Field(description="The provider's rate-limit quota as last reported")
     api_response_ms: float | None = Field(description="Median provider response time of the last sync")
     webhooks: WebhookHealth
+    webhook: WebhookSetup
 
 
 def build_status(
-    integration: Integration, counters: Iterable[Mapping[str, Any]], now: datetime
+    integration: Integration, counters: Iterable[Mapping[str, Any]], now: datetime, *, webhook_managed: bool = False
 ) -> IntegrationStatusView:
     """Pure: the status view of ``integration`` at ``now`` from its hourly counters (hours that end 25 h or
     more before ``now`` are ignored)."""
@@ -82,6 +149,7 @@ def build_status(
             received_24h=received,
             rejected_24h=rejected,
         ),
+        webhook=webhook_setup(integration, managed=webhook_managed),
     )
 
 

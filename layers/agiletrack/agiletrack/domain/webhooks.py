@@ -24,13 +24,13 @@ import re
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from agiletrack.adapters.providers.base import ProviderAdapter, WebhookDelivery, WebhookSecrets
 from agiletrack.domain.ports import Blobs, IntegrationStore, Queues, RecordStore, SecretStore
-from agiletrack.errors import NotFound, PayloadTooLarge, ProviderError, Superseded, Unauthorized
+from agiletrack.errors import Gone, NotFound, PayloadTooLarge, ProviderError, Superseded, Unauthorized
 from agiletrack.models.common import iso, parse_iso, utcnow
 from agiletrack.models.integrations import Integration
 from agiletrack.models.records import Record
@@ -64,7 +64,9 @@ class WebhookIntake:
         on_rejected: Callable[[str], None] | None = None,
         clock: Callable[[], datetime] = utcnow,
         monotonic: Callable[[], float] = time.monotonic,
+        registers_webhooks: Callable[[str], bool] = lambda _provider: False,
     ) -> None:
+        self.registers_webhooks = registers_webhooks
         self.integrations = integrations
         self.secrets = secrets
         self.queue = queue
@@ -77,11 +79,11 @@ class WebhookIntake:
         self._reread_at: dict[str, float] = {}
         self._lock = threading.Lock()
 
-    def _integration(self, integration_id: str) -> Integration | None:
+    def _integration(self, integration_id: str, *, fresh: bool = False) -> Integration | None:
         now = time.monotonic()
         with self._lock:
             hit = self._cache.get(integration_id)
-        if hit and now - hit[0] < INTEGRATION_CACHE_SECONDS:
+        if hit and now - hit[0] < INTEGRATION_CACHE_SECONDS and not fresh:
             return hit[1]
         found = self.integrations.get(integration_id)
         with self._lock:
@@ -92,9 +94,15 @@ class WebhookIntake:
         return found
 
     def find(self, provider: str, integration_id: str) -> Integration:
-        """The integration a webhook URL names; 404 for an unknown id or the wrong type."""
+        """The integration a webhook URL names; 404 for an unknown id or the wrong type. For a provider that
+        registers its webhooks (``ProviderSpec.webhook_registrar``), an unknown or deleted integration is 410
+        Gone: the provider then drops the webhook (a delete that could not remove it cleans up this way)."""
         integration = self._integration(integration_id) if integration_id else None
-        if integration is None or integration.type != provider or integration.status == "deleting":
+        if integration is not None and integration.type != provider:
+            raise NotFound("No such webhook endpoint.")
+        if integration is None or integration.status == "deleting":
+            if self.registers_webhooks(provider):
+                raise Gone("This integration no longer exists: the webhook can be removed.")
             raise NotFound("No such webhook endpoint.")
         return integration
 
@@ -111,9 +119,10 @@ class WebhookIntake:
             headers={k.lower(): v for k, v in headers.items()},
             body=body,
             received_at=self.clock(),
-            callback_url=callback_url,
+            callback_url=registered_url(integration) or callback_url,
         )
-        if not self._verified(adapter, delivery, integration):
+        verified, delivery = self._verified(adapter, delivery, integration, callback_url)
+        if not verified:
             if self.on_rejected is not None:
                 self.on_rejected(integration.id)
             raise Unauthorized("The webhook signature is missing or does not match.")
@@ -127,7 +136,7 @@ class WebhookIntake:
             "delivery_id": delivery_id,
             "generation": integration.generation,
             "received_at": iso(delivery.received_at),
-            "callback_url": callback_url,
+            "callback_url": delivery.callback_url,
             "headers": {k: v for k, v in delivery.headers.items() if k not in KEPT_HEADERS_EXCLUDED},
         }
         encoded = base64.b64encode(body).decode("ascii")
@@ -141,13 +150,19 @@ class WebhookIntake:
         self.queue.send_webhook(message)
         return Accepted(delivery_id=delivery_id, claim_check=claim_check)
 
-    def _verified(self, adapter: ProviderAdapter, delivery: WebhookDelivery, integration: Integration) -> bool:
+    def _verified(
+        self, adapter: ProviderAdapter, delivery: WebhookDelivery, integration: Integration, called_url: str
+    ) -> tuple[bool, WebhookDelivery]:
+        """Whether the signature holds, and the delivery as verified (with the callback URL that was signed)."""
         if self._matches(adapter, delivery, self.secrets.read(integration.secret_name)):
-            return True
-        # A rotated secret may be newer than our cache: look once more, uncached, if not done lately.
+            return True, delivery
+        # A rotated secret, or a webhook registered a moment ago, may be newer than our caches: look once more,
+        # uncached, if not done lately.
         if not self._may_reread(integration.id):
-            return False
-        return self._matches(adapter, delivery, self.secrets.read(integration.secret_name, fresh=True))
+            return False, delivery
+        fresh = self._integration(integration.id, fresh=True) or integration
+        delivery = replace(delivery, callback_url=registered_url(fresh) or called_url)
+        return self._matches(adapter, delivery, self.secrets.read(fresh.secret_name, fresh=True)), delivery
 
     @staticmethod
     def _matches(adapter: ProviderAdapter, delivery: WebhookDelivery, secret: Mapping[str, Any]) -> bool:
@@ -165,6 +180,14 @@ class WebhookIntake:
                 return False
             self._reread_at[integration_id] = now
         return True
+
+
+def registered_url(integration: Integration) -> str | None:
+    """The callback URL the provider was given when we registered its webhook (it signs deliveries with it):
+    verification uses it, not the URL as this request reached us, so a proxy or stage in front changes
+    nothing. None when no webhook is registered for the integration."""
+    stored = integration.webhook_registration
+    return stored.callback_url if stored is not None and stored.state == "registered" else None
 
 
 # ---------------------------------------------------------------- processing

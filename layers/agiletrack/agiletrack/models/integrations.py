@@ -74,6 +74,27 @@ class LastError(BaseModel):
     message: str
 
 
+WebhookRegistrationState = Literal["registered", "failed", "off"]
+
+
+class WebhookRegistration(BaseModel):
+    """The webhook AgileTrack registered on the provider for the user (providers that declare a
+    ``webhook_registrar``). Nothing secret: the provider's webhook id and the URL it calls."""
+
+    state: WebhookRegistrationState = Field(
+        description="registered: the provider holds our webhook; failed: the provider refused it or no longer has "
+        "it (see reason; the integration is synced every hour meanwhile); off: this config takes no webhooks"
+    )
+    webhook_id: str | None = Field(default=None, description="The provider's id of the webhook")
+    callback_url: str | None = Field(default=None, description="The URL the provider calls (and signs), exactly")
+    model_id: str | None = Field(default=None, description="What the webhook watches (a Trello board id)")
+    active: bool | None = Field(default=None, description="Whether the provider last said it delivers")
+    registered_at: UtcDatetime | None = None
+    checked_at: UtcDatetime | None = Field(default=None, description="When the provider was last asked about it")
+    reason: str | None = Field(default=None, description="Why it is not registered or not active, if so")
+    error_at: UtcDatetime | None = Field(default=None, description="When the last refusal or failure happened")
+
+
 class Integration(BaseModel):
     """The stored integration (no credentials)."""
 
@@ -104,6 +125,8 @@ class Integration(BaseModel):
     """The scope generation: raised by every scope change and by delete; writes of an older one are fenced off."""
     webhook_connected_at: UtcDatetime | None = None
     last_webhook_at: UtcDatetime | None = None
+    webhook_registration: WebhookRegistration | None = None
+    """The webhook registered on the provider for the user; None for providers where the user sets it up."""
     provider_state: dict[str, Any] = Field(default_factory=dict)
     """Non-secret facts the sync discovered about the provider site that webhooks also need (for Jira: the
     sprint and estimation field ids, the board id, the user's time zone). Never a credential."""
@@ -112,6 +135,11 @@ class Integration(BaseModel):
 class WebhookInfo(BaseModel):
     url: str
     secret: str | None = None
+    registration: WebhookRegistration | None = Field(
+        default=None,
+        description="Providers whose webhook AgileTrack registers itself (Trello): whether it is registered and, "
+        "if not, why; null where the webhook is set up by hand on the provider (GitHub, Jira)",
+    )
 
 
 class IntegrationView(BaseModel):

@@ -109,6 +109,47 @@ class ValidationInfo:
     details: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Registration:
+    """A webhook we registered on the provider for an integration: nothing secret."""
+
+    webhook_id: str
+    """The provider's id of the webhook (to read or delete it later)."""
+    callback_url: str
+    """Where the provider delivers: exactly the URL given at registration (some providers sign it)."""
+    model_id: str
+    """What the webhook watches, as the provider names it (a Trello board's id)."""
+    active: bool
+    """Whether the provider says it delivers."""
+
+
+class WebhookRegistrar(Protocol):
+    """Implemented by providers whose webhooks are created through their API rather than by the user
+    (``ProviderSpec.webhook_registrar``). Methods raise the typed errors of ``agiletrack.errors``: ``AuthError``,
+    ``ProviderRefused`` (the provider refused the webhook: its message says why), ``RateLimitError``,
+    ``ProviderError`` / ``ProviderTimeout``."""
+
+    def wanted(self, config: BaseModel) -> str | None:
+        """None when this config takes webhooks; else why it does not (shown in the status)."""
+        ...
+
+    def register(
+        self, config: BaseModel, credentials: Mapping[str, str], callback_url: str, description: str
+    ) -> Registration:
+        """Create the webhook (the provider may call ``callback_url`` before it answers)."""
+        ...
+
+    def delete(self, config: BaseModel, credentials: Mapping[str, str], registration: Registration) -> None:
+        """Delete it; one the provider no longer has counts as deleted."""
+        ...
+
+    def check(
+        self, config: BaseModel, credentials: Mapping[str, str], registration: Registration
+    ) -> Registration | None:
+        """The webhook as the provider holds it now (``active`` read again); None when it is gone."""
+        ...
+
+
 class ProviderAdapter(Protocol):
     """Implemented once per provider. Methods raise the typed errors of ``agiletrack.errors``:
     ``AuthError`` (credentials refused), ``RateLimitError`` (with ``retry_at``), ``ProviderRefused``

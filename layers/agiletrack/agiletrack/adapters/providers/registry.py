@@ -13,7 +13,7 @@ import importlib
 from collections.abc import Iterable, Mapping
 from typing import Any, cast
 
-from agiletrack.adapters.providers.base import ProviderAdapter
+from agiletrack.adapters.providers.base import ProviderAdapter, WebhookRegistrar
 from agiletrack.adapters.providers.spec import ProviderSpec, ValidatorFactory
 from agiletrack.errors import UnsupportedProvider
 from agiletrack.models.records import Record
@@ -99,6 +99,27 @@ def validator_factory(provider: str) -> ValidatorFactory | None:
     """The provider's validator factory (``ProviderSpec.validator``), or None when it declares none."""
     target = spec_for(provider).validator
     return cast(ValidatorFactory, _load(target)) if target else None
+
+
+def registers_webhooks(provider: str) -> bool:
+    """Whether ``provider`` registers its webhooks through its API (``ProviderSpec.webhook_registrar``); False
+    for an unknown provider."""
+    try:
+        return spec_for(provider).webhook_registrar is not None
+    except UnsupportedProvider:
+        return False
+
+
+def webhook_registrar_for(provider: str) -> WebhookRegistrar | None:
+    """The (cached) ``WebhookRegistrar`` of ``provider``, imported on first use; None when it declares none."""
+    return _registrar(provider) if registers_webhooks(provider) else None
+
+
+@functools.cache
+def _registrar(provider: str) -> WebhookRegistrar:
+    target = spec_for(provider).webhook_registrar
+    assert target is not None
+    return cast(WebhookRegistrar, _load(target)())
 
 
 @functools.cache

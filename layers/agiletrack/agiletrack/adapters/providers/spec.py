@@ -57,6 +57,13 @@ class ProviderSpec:
     """``"module:function"``: ``function(timeout)`` returns the callable that tries a full config and its
     credentials against the provider before anything is stored (see ``domain.integrations.Validator``)."""
 
+    webhook_registrar: str | None = None
+    """``"module:Class"`` of a ``WebhookRegistrar`` (``base.py``), imported on first use: the provider's webhook
+    is registered through its API when an integration is created, re-registered when its login or scope
+    changes and deleted with it. Deliveries to a deleted integration of such a provider are answered
+    ``410 Gone`` (a provider that drops webhooks answered 410, as Trello does, cleans up orphans itself).
+    None when the user sets the webhook up by hand on the provider (with the URL and secret we give)."""
+
     @property
     def record_kinds(self) -> tuple[str, ...]:
         return tuple(t.kind for t in self.record_types)

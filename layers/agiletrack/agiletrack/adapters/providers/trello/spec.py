@@ -26,4 +26,5 @@ SPEC = ProviderSpec(
     signature_headers=("x-trello-webhook",),
     adapter="agiletrack.adapters.providers.trello.adapter:TrelloAdapter",
     validator="agiletrack.adapters.providers.trello.validate:make_validator",
+    webhook_registrar="agiletrack.adapters.providers.trello.registration:TrelloWebhookRegistrar",
 )

@@ -1,0 +1,213 @@
+"""Trello webhooks registered for the user (``ProviderSpec.webhook_registrar``).
+
+- ``POST /1/webhooks`` with ``callbackURL``, ``idModel`` (the board's 24-hex id: a short link is resolved
+  first with ``GET /1/boards/{id}``) and ``description``. Trello first sends ``HEAD`` to the callback and
+  refuses (400, with a message naming the status it got) unless it answers 200.
+- A webhook belongs to the token that made it: ``GET``/``DELETE /1/webhooks/{id}`` are called with that token.
+  When Trello says the same callback, model and token already have a webhook (a registration retried after
+  its answer was lost), that one is found with ``GET /1/tokens/{token}/webhooks`` and kept.
+- Only for a config with ``api_secret``: without it the deliveries could not be verified.
+
+``key`` and ``token`` travel as query parameters; httpx's request log line gets them masked (and the token in
+the ``/1/tokens/{token}/`` path), and no error message carries them.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel
+
+from agiletrack.adapters.providers.base import Registration
+from agiletrack.adapters.providers.http import ProviderHttp
+from agiletrack.adapters.providers.trello.config import TrelloConfig, api_root
+from agiletrack.adapters.providers.trello.validate import install_log_redaction
+from agiletrack.errors import AuthError, ProviderError, ProviderRefused
+from agiletrack.models.integrations import MASK
+from agiletrack.settings import get_settings
+
+REQUEST_TIMEOUT_SECONDS = 5.0
+"""Per request: a registration is made inside an API request (API Gateway allows 29 s in all)."""
+MESSAGE_LIMIT = 300
+"""Trello's refusal text is kept in the status up to this many characters."""
+NO_SECRET = (
+    "Webhooks are off: the config has no api_secret (Trello signs its webhooks with the application secret), "
+    "so this integration is synced every hour only. Add api_secret with PATCH /integrations/{id} to turn them on."
+)
+_BOARD_ID = re.compile(r"^[0-9a-fA-F]{24}$")
+_TOKEN_PATH = re.compile(r"(/1/tokens/)[^/]+")
+
+
+class RedactTokenPath(logging.Filter):
+    """Masks the token in ``/1/tokens/{token}/...`` URLs of httpx's request log records."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(_masked_path(arg) for arg in record.args)
+        return True
+
+
+def _masked_path(value: object) -> object:
+    if isinstance(value, httpx.URL) and _TOKEN_PATH.search(value.path):
+        return value.copy_with(path=_TOKEN_PATH.sub(rf"\g<1>{MASK}", value.path))
+    return value
+
+
+def _install_redaction() -> None:
+    install_log_redaction()
+    httpx_logger = logging.getLogger("httpx")
+    if not any(isinstance(f, RedactTokenPath) for f in httpx_logger.filters):
+        httpx_logger.addFilter(RedactTokenPath())
+
+
+class TrelloWebhookRegistrar:
+    """The ``WebhookRegistrar`` of Trello, against ``TRELLO_API_URL``."""
+
+    def __init__(self, *, transport: httpx.BaseTransport | None = None) -> None:
+        _install_redaction()
+        self.transport = transport
+
+    def wanted(self, config: BaseModel) -> str | None:
+        return None if _config(config).api_secret else NO_SECRET
+
+    def register(
+        self, config: BaseModel, credentials: Mapping[str, str], callback_url: str, description: str
+    ) -> Registration:
+        trello = _config(config)
+        with self._http(trello, credentials) as http:
+            board_id = self._board_id(http, trello)
+            body = {"callbackURL": callback_url, "idModel": board_id, "description": description, "active": True}
+            response = _call(http, "POST", "/1/webhooks", "registering the webhook", json=body)
+            if response.status_code == 200:
+                return _registration(_object(response, "the new webhook"))
+            text = _text(response, trello, credentials)
+            if response.status_code == 400 and "already exists" in text.lower():
+                found = self._existing(http, _token(credentials, trello), callback_url, board_id)
+                if found is not None:
+                    return found
+            if response.status_code in (400, 403, 404):
+                raise ProviderRefused(
+                    "webhook_refused",
+                    f"Trello refused the board webhook ({response.status_code}): {text}",
+                    details={"callback_url": callback_url, "board_id": board_id},
+                )
+            raise ProviderError(f"Trello answered {response.status_code} when asked to create the board webhook.")
+
+    def delete(self, config: BaseModel, credentials: Mapping[str, str], registration: Registration) -> None:
+        trello = _config(config)
+        with self._http(trello, credentials) as http:
+            path = f"/1/webhooks/{quote(registration.webhook_id, safe='')}"
+            response = _call(http, "DELETE", path, "deleting the webhook")
+            if response.status_code in (200, 404):
+                return
+            raise ProviderError(f"Trello answered {response.status_code} when asked to delete the board webhook.")
+
+    def check(
+        self, config: BaseModel, credentials: Mapping[str, str], registration: Registration
+    ) -> Registration | None:
+        trello = _config(config)
+        with self._http(trello, credentials) as http:
+            path = f"/1/webhooks/{quote(registration.webhook_id, safe='')}"
+            response = _call(http, "GET", path, "reading the webhook")
+            if response.status_code in (400, 404):
+                return None
+            if response.status_code != 200:
+                raise ProviderError(f"Trello answered {response.status_code} when asked for the board webhook.")
+            return _registration(_object(response, "the webhook"))
+
+    # ------------------------------------------------------------ helpers
+    def _http(self, config: TrelloConfig, credentials: Mapping[str, str]) -> ProviderHttp:
+        settings = get_settings()
+        return ProviderHttp(
+            api_root(),
+            headers={"Accept": "application/json"},
+            params={"key": _credential(credentials, config, "api_key"), "token": _token(credentials, config)},
+            timeout=min(settings.http_timeout_seconds, REQUEST_TIMEOUT_SECONDS),
+            transient_retries=1,
+            transport=self.transport,
+        )
+
+    @staticmethod
+    def _board_id(http: ProviderHttp, config: TrelloConfig) -> str:
+        """The board's 24-hex id (Trello's ``idModel``), from a short link if the config gives one."""
+        if _BOARD_ID.match(config.board_id):
+            return config.board_id
+        path = f"/1/boards/{quote(config.board_id, safe='')}"
+        response = _call(http, "GET", path, "reading the board", params={"fields": "id"})
+        board = _object(response, f"board {config.board_id}") if response.status_code == 200 else {}
+        board_id = board.get("id")
+        if not isinstance(board_id, str) or not _BOARD_ID.match(board_id):
+            raise ProviderRefused(
+                "board_not_found",
+                f"Trello board {config.board_id} could not be read to register its webhook.",
+                details={"board_id": config.board_id},
+            )
+        return board_id
+
+    @staticmethod
+    def _existing(http: ProviderHttp, token: str, callback_url: str, board_id: str) -> Registration | None:
+        path = f"/1/tokens/{quote(token, safe='')}/webhooks"
+        response = _call(http, "GET", path, "listing the token's webhooks")
+        if response.status_code != 200:
+            return None
+        try:
+            hooks = response.json()
+        except ValueError:
+            return None
+        for hook in hooks if isinstance(hooks, list) else []:
+            if isinstance(hook, dict) and hook.get("callbackURL") == callback_url and hook.get("idModel") == board_id:
+                return _registration(hook)
+        return None
+
+
+def _config(config: BaseModel) -> TrelloConfig:
+    if not isinstance(config, TrelloConfig):
+        raise TypeError(f"TrelloWebhookRegistrar needs a TrelloConfig, not {type(config).__name__}")
+    return config
+
+
+def _credential(credentials: Mapping[str, str], config: TrelloConfig, field: str) -> str:
+    return str(credentials.get(field) or getattr(config, field))
+
+
+def _token(credentials: Mapping[str, str], config: TrelloConfig) -> str:
+    return _credential(credentials, config, "api_token")
+
+
+def _call(http: ProviderHttp, method: str, path: str, doing: str, **kwargs: Any) -> httpx.Response:
+    try:
+        return http.request(method, path, **kwargs)
+    except AuthError as exc:
+        raise AuthError(f"Trello refused the API key and token (401) when {doing}.") from exc
+
+
+def _object(response: httpx.Response, what: str) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError as exc:
+        raise ProviderError(f"Trello did not answer JSON for {what}.") from exc
+    if not isinstance(body, dict):
+        raise ProviderError(f"Trello gave an unexpected answer for {what}.")
+    return body
+
+
+def _registration(hook: Mapping[str, Any]) -> Registration:
+    webhook_id, callback, model = hook.get("id"), hook.get("callbackURL"), hook.get("idModel")
+    if not (isinstance(webhook_id, str) and isinstance(callback, str) and isinstance(model, str)):
+        raise ProviderError("Trello's webhook object lacks its id, callbackURL or idModel.")
+    return Registration(webhook_id=webhook_id, callback_url=callback, model_id=model, active=hook.get("active") is True)
+
+
+def _text(response: httpx.Response, config: TrelloConfig, credentials: Mapping[str, str]) -> str:
+    """Trello's refusal as text, shortened, with no credential in it even if Trello echoed one."""
+    text = " ".join(response.text.split())[:MESSAGE_LIMIT] or f"HTTP {response.status_code}"
+    for field in ("api_key", "api_token", "api_secret"):
+        value = credentials.get(field) or getattr(config, field, None)
+        if value:
+            text = text.replace(str(value), MASK)
+    return text

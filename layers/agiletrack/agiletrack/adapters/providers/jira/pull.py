@@ -122,7 +122,8 @@ class JiraCursor(BaseModel):
     newest: UtcDatetime | None = None
     """The newest ``updated`` seen by the run under way."""
     recent: dict[str, str] = Field(default_factory=dict)
-    """Issue id → ``updated`` (ISO) of issues stored at or after the mark less the margin: the overlap."""
+    """Issue id → ``updated`` (ISO) of issues stored at or after the mark (or, during a run, the newest seen)
+    less the margin: the overlap."""
     fingerprints: dict[str, str] = Field(default_factory=dict)
     """``kind:id`` → a hash of what was stored for statuses, sprints and the board (store only changes)."""
     compared: list[int] = Field(default_factory=list)
@@ -337,7 +338,7 @@ class JiraPull:
             cur.known = pack_ids(known)
             if finished:
                 cur.mark, cur.jql = cur.newest, None
-                self._prune_recent()
+            self._prune_recent(cur.mark if finished else cur.newest)
             yield self._page([*issues, *statuses])
             if finished:
                 return
@@ -346,12 +347,15 @@ class JiraPull:
         updated = (raw.get("fields") or {}).get("updated")
         return updated is None or self.cursor.recent.get(str(raw["id"])) != str(updated)
 
-    def _prune_recent(self) -> None:
-        cur = self.cursor
-        if cur.mark is None:
+    def _prune_recent(self, newest: datetime | None) -> None:
+        """Keep in ``recent`` only the issues the next search can return again with the same ``updated``: those
+        updated within the margin (and a minute) before ``newest``. Done after every page, not only at the end
+        of a run, so a first sync of 50,000 issues does not carry them all in its cursor (an item of at most
+        400 KB); the search is in ``updated`` order, so an issue further back is not met again unchanged."""
+        if newest is None:
             return
-        floor = cur.mark - MARGIN - timedelta(minutes=1)
-        cur.recent = {k: v for k, v in cur.recent.items() if (parse_time(v) or floor) >= floor}
+        floor = newest - MARGIN - timedelta(minutes=1)
+        self.cursor.recent = {k: v for k, v in self.cursor.recent.items() if (parse_time(v) or floor) >= floor}
 
     def _issue_records(self, batch: list[Mapping[str, Any]]) -> tuple[list[Record], list[Record]]:
         """(the issues of ``batch`` with their complete histories, statuses that changed meanwhile)."""

@@ -21,17 +21,19 @@ RUN = LOG_DIR / "run.json"
 
 
 def _runners() -> dict[str, Callable[[], dict[str, Any]]]:
-    from benchmarks import github_sync, scheduler, webhooks
+    from benchmarks import github_sync, jira_sync, scheduler, webhooks
 
     return {
         "github_sync": github_sync.run_timed,
         "github_sync_memory": github_sync.run_memory,
+        "jira_sync": jira_sync.run_timed,
+        "jira_sync_memory": jira_sync.run_memory,
         "webhooks": webhooks.run,
         "scheduler": scheduler.run,
     }
 
 
-ORDER = ("github_sync", "github_sync_memory", "webhooks", "scheduler")
+ORDER = ("github_sync", "github_sync_memory", "webhooks", "scheduler", "jira_sync", "jira_sync_memory")
 
 
 def run_one(name: str, out: Path) -> int:

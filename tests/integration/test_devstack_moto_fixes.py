@@ -1,6 +1,7 @@
 """The local stack's moto fixes keep moto's behaviour. SQS: counts exact, content-based de-duplication on.
 DynamoDB transactions: a failed one leaves every item as it was, a successful one applies every item, and
-each answers, with the same cancellation reasons, and leaves what moto's own ``TransactWriteItems`` does."""
+each answers, with the same cancellation reasons, and leaves what moto's own ``TransactWriteItems`` does.
+DynamoDB partition queries: every page as moto's own ``Query`` answers it."""
 
 from __future__ import annotations
 
@@ -11,7 +12,13 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from devstack.moto_fixes import apply_sqs_send_fix, apply_transaction_fix, unfixed_transact_write_items
+from devstack.moto_fixes import (
+    apply_query_fix,
+    apply_sqs_send_fix,
+    apply_transaction_fix,
+    unfixed_query,
+    unfixed_transact_write_items,
+)
 
 
 def test_counts_and_content_based_deduplication_are_unchanged(aws: Any) -> None:
@@ -224,3 +231,63 @@ def test_the_fix_applies_once() -> None:
     apply_transaction_fix()
     assert DynamoDBBackend.transact_write_items is applied
     assert unfixed_transact_write_items() is not applied
+
+
+# ---------------------------------------------------------------- DynamoDB partition queries
+def _pages(dynamodb: Any, **query: Any) -> list[Any]:
+    """Every page of a Query, as answered: items, counts and ``LastEvaluatedKey``."""
+    pages = []
+    while True:
+        page = dynamodb.query(TableName="ranged", **query)
+        pages.append({k: v for k, v in page.items() if k != "ResponseMetadata"})
+        if "LastEvaluatedKey" not in page:
+            return pages
+        query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+_QUERIES: dict[str, dict[str, Any]] = {
+    "forward, 7 a page": {"Limit": 7},
+    "backward, 5 a page": {"Limit": 5, "ScanIndexForward": False},
+    "a range condition": {"Limit": 4, "KeyConditionExpression": "pk = :p AND sk BETWEEN :a AND :b"},
+    "a filter": {"Limit": 6, "FilterExpression": "n > :n"},
+    "a projection, one page": {"ProjectionExpression": "sk"},
+    "a partition with no items": {"ExpressionAttributeValues": {":p": {"S": "nobody"}}},
+}
+
+
+@pytest.mark.parametrize("name", list(_QUERIES))
+def test_a_partition_query_answers_every_page_as_moto_itself_does(
+    aws: Any, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    from moto.dynamodb.models.table import Table
+
+    apply_query_fix()
+    dynamodb: Any = boto3.client("dynamodb")
+    _table(dynamodb, "ranged", range_key=True)
+    for partition in ("p", "q", "r"):
+        for n in (5, 12, 1, 30, 7, 22, 9, 3, 40, 18, 27, 11, 2, 35, 16, 8, 25, 14, 6, 33):
+            item = {"pk": {"S": partition}, "sk": {"S": f"k{n:03d}"}, "n": {"N": str(n)}}
+            dynamodb.put_item(TableName="ranged", Item=item)
+    query = {
+        "KeyConditionExpression": "pk = :p",
+        "ExpressionAttributeValues": {":p": {"S": "q"}},
+    } | _QUERIES[name]
+    values = query["ExpressionAttributeValues"] | {":a": {"S": "k008"}, ":b": {"S": "k030"}, ":n": {"N": "10"}}
+    query["ExpressionAttributeValues"] = {k: v for k, v in values.items() if k in str(query)}
+
+    fixed = _pages(dynamodb, **query)
+    original_query, original_all_items = unfixed_query()
+    monkeypatch.setattr(Table, "query", original_query)
+    monkeypatch.setattr(Table, "all_items", original_all_items)
+    assert _pages(dynamodb, **query) == fixed
+    got = [item["sk"]["S"] for page in fixed for item in page["Items"]]
+    every = sorted(f"k{n:03d}" for n in (5, 12, 1, 30, 7, 22, 9, 3, 40, 18, 27, 11, 2, 35, 16, 8, 25, 14, 6, 33))
+    expected = {
+        "forward, 7 a page": every,
+        "backward, 5 a page": every[::-1],
+        "a range condition": [k for k in every if "k008" <= k <= "k030"],
+        "a filter": [k for k in every if int(k[1:]) > 10],
+        "a projection, one page": every,
+        "a partition with no items": [],
+    }
+    assert got == expected[name]

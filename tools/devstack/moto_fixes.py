@@ -1,4 +1,4 @@
-"""Two speed fixes for moto, applied wherever moto runs for us (``apply_moto_fixes``: the local stack's
+"""Speed fixes for moto, applied wherever moto runs for us (``apply_moto_fixes``: the local stack's
 emulator process, the tests' ``aws`` fixture, the benchmarks), each keeping moto's behaviour.
 
 SQS (``apply_sqs_send_fix``): moto's ``SendMessage`` reads one queue attribute (``ContentBasedDeduplication``)
@@ -8,7 +8,8 @@ makes each send take tens of milliseconds (SQS's own sends do not grow with the 
 answers just that attribute; everywhere else (``GetQueueAttributes`` included) it is moto's own.
 
 DynamoDB (``apply_transaction_fix``): ``TransactWriteItems`` copied whole tables to roll back; it now
-saves only the items a transaction names (see the function).
+saves only the items a transaction names. (``apply_query_fix``): a ``Query`` of one partition sorted the
+whole table on every page; it now reads just that partition (see the functions).
 """
 
 from __future__ import annotations
@@ -163,7 +164,93 @@ def unfixed_transact_write_items() -> Any:
     return getattr(DynamoDBBackend.transact_write_items, _TX_APPLIED, None) or DynamoDBBackend.transact_write_items
 
 
+def apply_dynamodb_fixes() -> None:
+    """The DynamoDB fixes (transactions, partition queries): what the tests and benchmarks apply in-process."""
+    apply_transaction_fix()
+    apply_query_fix()
+
+
 def apply_moto_fixes() -> None:
     """Every fix of this module (where moto runs for us: the local stack's server, tests, benchmarks)."""
     apply_sqs_send_fix()
     apply_transaction_fix()
+    apply_query_fix()
+
+
+# ---------------------------------------------------------------- DynamoDB queries of one partition
+_partition = threading.local()
+_QUERY_APPLIED = "_agiletrack_partition_query"
+
+
+def apply_query_fix() -> None:
+    """moto answers each page of a ``Query`` on a table's partition key by sorting every item of the table
+    (``Table.all_items``, comparing keys in Python), keeping that partition's, and stepping over the pages
+    before ``ExclusiveStartKey`` item by item: reading a partition of 50,000 items page by page costs time
+    in proportion to the table on every page, quadratic in all (tens of minutes). For such a query (no
+    index, forward or backward), ``all_items`` answers just that partition, in key order, by the keys' own
+    values (the order moto's ``DynamoType`` comparisons give); going forward, the items before the start key
+    are left out (moto would skip them; the start key itself it still skips). Everything after (conditions,
+    filters, limits, the 1 MB page, ``LastEvaluatedKey``) is moto's own. Applying twice changes nothing."""
+    import inspect
+    from bisect import bisect_left
+    from decimal import Decimal
+
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.models.table import Table
+
+    if getattr(Table.query, _QUERY_APPLIED, False):
+        return
+    original_query, original_all_items = Table.query, Table.all_items
+    signature = inspect.signature(original_query)
+
+    def key_value(key: Any) -> Any:
+        """What ``DynamoType`` compares (its ``cast_value``: a Decimal for a number, else the value as given)."""
+        return Decimal(key.value) if key.type == "N" else key.value
+
+    def partition_items(table: Any, hash_key: Any, start: Any, forward: bool) -> list[Any] | None:
+        if table.range_key_attr is None or not isinstance(hash_key, DynamoType):
+            return None
+        partition = table.items.get(hash_key)
+        if not isinstance(partition, dict):
+            return None
+        ordered = sorted(partition.values(), key=lambda item: key_value(item.range_key))
+        if forward and start and table.range_key_attr in start:
+            keys = [key_value(item.range_key) for item in ordered]
+            ordered = ordered[bisect_left(keys, key_value(DynamoType(start[table.range_key_attr]))) :]
+        return ordered
+
+    def query(self: Any, *args: Any, **kwargs: Any) -> Any:
+        bound = signature.bind(self, *args, **kwargs)
+        given = bound.arguments
+        items = None
+        if not given.get("index_name"):
+            forward = given.get("scan_index_forward") is not False
+            items = partition_items(self, given.get("hash_key"), given.get("exclusive_start_key"), forward)
+        if items is None:
+            return original_query(self, *args, **kwargs)
+        _partition.items = (self, items)
+        try:
+            return original_query(self, *args, **kwargs)
+        finally:
+            _partition.items = None
+
+    def all_items(self: Any) -> Any:
+        found = getattr(_partition, "items", None)
+        if found is not None and found[0] is self:
+            return list(found[1])
+        return original_all_items(self)
+
+    setattr(query, _QUERY_APPLIED, original_query)
+    setattr(all_items, _QUERY_APPLIED, original_all_items)
+    Table.query = query  # type: ignore[method-assign]
+    Table.all_items = all_items  # type: ignore[method-assign]
+
+
+def unfixed_query() -> tuple[Any, Any]:
+    """moto's own ``Table.query`` and ``Table.all_items`` (the tests compare the fix with them)."""
+    from moto.dynamodb.models.table import Table
+
+    return (
+        getattr(Table.query, _QUERY_APPLIED, None) or Table.query,
+        getattr(Table.all_items, _QUERY_APPLIED, None) or Table.all_items,
+    )

@@ -523,7 +523,9 @@ METHOD = [
     "the same way until the queue is empty. Requests and points are the fake's counts; wall time is the sum of the "
     "handler invocations, split by timing `ProviderHttp.request` (waiting on GitHub), `DynamoRecordStore.put_many` "
     "(storing) and `MetricsService.refresh_default` (the metrics cache refreshed after a sync that wrote records), "
-    "wrapped in the benchmark process only. Records written are the conditional puts that landed.",
+    "wrapped in the benchmark process only. Records written are the record writes that landed: the Puts of the "
+    "fenced transactions that succeeded (a cancelled one writes nothing; the store retries it without the records "
+    "whose own condition failed), and any unfenced conditional `PutItem` that passed.",
     "",
     "**Worker memory** comes from a second pass over the same syncs, because `mock_aws` keeps the emulator and the "
     "items it stores in the worker's own process: there the worker talks to moto's server in another process, as "

@@ -5,7 +5,8 @@ compete with the worker for the interpreter lock and its 50,000 issues would cou
 runs here as in the tests (HTTPS on 127.0.0.1, latency, the per-endpoint burst limit, a log of every request);
 the benchmark asks it for its counters and changes through ``RemoteFakeJira``.
 
-The project (``populate``), deterministic from the seed and shaped like a real Jira Cloud scrum project:
+The project (``populate``), drawn from the seed (relative to the time of the run) and shaped like a real Jira
+Cloud scrum project:
 
 - one project ``ENG`` and its scrum board 7, whose configuration names the estimation field (story points from
   ``customfield_10016``; the decoy field named "Story Points" is never it);
@@ -91,8 +92,8 @@ def populate(fake: Any, *, issues: int, sprints: int, seed: int, now: dt.datetim
         issue.issue_type = rng.choice(("Story", "Story", "Bug", "Task"))
         issue.priority = rng.choice(("High", "Medium", "Medium", "Low"))
         long_lived = n % 20 == 7
-        # Steps: (hours after creation, what changes). The last one is at most an hour before now.
-        room_h = max(1.0, age.total_seconds() / 3600 - 1)
+        # Steps: (hours after creation, what changes), all before now (a minute before at the latest).
+        room_h = age.total_seconds() / 3600 - 1 / 60
         steps: list[dict[str, Any]] = []
         open_recent = (age < dt.timedelta(days=60) and rng.random() < 0.55) or rng.random() < 0.03
         if long_lived:
@@ -117,11 +118,11 @@ def populate(fake: Any, *, issues: int, sprints: int, seed: int, now: dt.datetim
             later = [s for s, _, _ in plan if s > sprint_ids[0]]
             if later:
                 steps.insert(len(steps) - 1, {"sprints": [later[0]]})
-        if not steps:
+        if not steps or room_h <= 0:
             continue
         # Spread the steps over a lead time of hours to weeks, bounded by the issue's age.
         lead_h = min(room_h, rng.uniform(4, 24 * (60 if long_lived else 20)))
-        times = sorted(rng.uniform(0.5, lead_h) for _ in steps)
+        times = sorted(rng.uniform(min(0.5, lead_h / 2), lead_h) for _ in steps)
         for at_h, step in zip(times, steps, strict=True):
             at = created + dt.timedelta(hours=at_h)
             if "summary" in step:

@@ -55,6 +55,9 @@ TEAM = "team_bench_jira"
 INCREMENTAL_LIMIT = 4
 UNCHANGED_LIMIT = 3
 KINDS = ("jira_issue", "jira_sprint", "jira_status", "jira_board")
+LATER_S = 1.1
+"""An hourly sync comes later than the last one: a job asked for within the second a sync started (times are
+kept to the second) counts as covered by it and is coalesced. The benchmark waits this long instead of an hour."""
 
 
 def full_sync_limit(issues: int, histories: int, sprints: int) -> int:
@@ -186,6 +189,7 @@ class Pass:
 
         progress(f"  (b) hourly sync after {CHANGED_ISSUES} issues changed")
         self.touched = jira.touch(CHANGED_ISSUES)
+        time.sleep(LATER_S)
         queued = self._trigger(api)
         changed = self._scenario("changed", worker, api)
         changed.checks["sync queued by the API"] = queued
@@ -196,6 +200,7 @@ class Pass:
         }
 
         progress("  (c) hourly sync with nothing changed")
+        time.sleep(LATER_S)
         queued = self._trigger(api)
         unchanged = self._scenario("unchanged", worker, api)
         unchanged.checks["sync queued by the API"] = queued

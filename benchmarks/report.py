@@ -30,6 +30,8 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 
 def _error(name: str, result: dict[str, Any]) -> list[str]:
+    if "error" not in result:
+        return [f"**{name} was not run** (`python -m benchmarks --only {name}`).", ""]
     return [f"**{name} did not complete:** `{result['error']}` (see `.local/bench/{name}.log`).", ""]
 
 

@@ -21,11 +21,13 @@ RUN = LOG_DIR / "run.json"
 
 
 def _runners() -> dict[str, Callable[[], dict[str, Any]]]:
-    from benchmarks import dashboard, github_sync, scheduler, trello_sync, webhooks
+    from benchmarks import dashboard, github_sync, jira_sync, scheduler, trello_sync, webhooks
 
     return {
         "github_sync": github_sync.run_timed,
         "github_sync_memory": github_sync.run_memory,
+        "jira_sync": jira_sync.run_timed,
+        "jira_sync_memory": jira_sync.run_memory,
         "webhooks": webhooks.run,
         "scheduler": scheduler.run,
         "trello_sync": trello_sync.run,
@@ -33,7 +35,16 @@ def _runners() -> dict[str, Callable[[], dict[str, Any]]]:
     }
 
 
-ORDER = ("github_sync", "github_sync_memory", "webhooks", "scheduler", "trello_sync", "dashboard")
+ORDER = (
+    "github_sync",
+    "github_sync_memory",
+    "webhooks",
+    "scheduler",
+    "jira_sync",
+    "jira_sync_memory",
+    "trello_sync",
+    "dashboard",
+)
 
 
 def run_one(name: str, out: Path) -> int:

@@ -49,14 +49,17 @@ def progress(message: str) -> None:
 
 @contextmanager
 def moto_stack() -> Iterator[Any]:
-    """moto started in-process, every table, queue and bucket of template.yaml created, and the functions'
-    environment set (what ``tests/conftest.py``'s ``aws`` fixture does, without pytest)."""
+    """moto started in-process (with the DynamoDB fixes of ``devstack.moto_fixes``), every table, queue and
+    bucket of template.yaml created, and the functions' environment set (what ``tests/conftest.py``'s ``aws``
+    fixture does, without pytest)."""
     import boto3
     from moto import mock_aws
 
     from devstack.lambda_runtime import clear_agiletrack_caches
+    from devstack.moto_fixes import apply_dynamodb_fixes
     from devstack.template import DEFAULT_REGION, create_resources, load_template, stack_environment
 
+    apply_dynamodb_fixes()
     saved = dict(os.environ)
     for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL"):
         os.environ.pop(name, None)

@@ -17,7 +17,8 @@ Two passes, each in a process of its own:
   Measured: HTTP requests as the fake counted them (GraphQL, REST), rate-limit points the fake charged,
   wall time of the handler invocations and its split between waiting for GitHub (``ProviderHttp.request``),
   storing records (``DynamoRecordStore.put_many``), refreshing the metrics cache after the sync
-  (``MetricsService.refresh_default``) and the rest, and the records written (conditional puts that landed).
+  (``MetricsService.refresh_default``) and the rest, and the records written (conditional puts that landed:
+  unfenced ``PutItem``s that passed their condition, and each Put of a fenced transaction that succeeded).
 - ``run_memory``: the same three syncs, for the worker's memory. Under ``mock_aws`` the emulator's work
   and the 28,000 items it stores live in the worker's process and would count as the worker's memory, so
   this pass talks to moto's server in another process (as the local stack does). Measured per handler
@@ -128,6 +129,7 @@ def instrument() -> Meter:
             meter.http_requests += 1
 
     def timed_put_many(self: Any, integration_id: str, records: Any, **kwargs: Any) -> int:
+        _watch_transactions(meter, self.table)
         paused = meter.pause_tracing()
         started = time.perf_counter()
         try:
@@ -157,6 +159,33 @@ def instrument() -> Meter:
     MetricsService.refresh_default = timed_refresh  # type: ignore[method-assign]
     _INSTRUMENTED.append(meter)
     return meter
+
+
+def _watch_transactions(meter: Meter, table: str) -> None:
+    """Count the records of fenced writes that landed: each Put of a ``TransactWriteItems`` that succeeded (a
+    cancelled one wrote nothing; the store tries again without the records whose own condition failed). The
+    store's DynamoDB client is wrapped once, in this process only; only Puts into the records ``table`` count."""
+    from agiletrack.adapters.aws import clients
+
+    client: Any = clients.dynamodb()
+    if getattr(client, "_bench_watched", False):
+        return
+    transact = client.transact_write_items
+
+    def watched(**kwargs: Any) -> Any:
+        answer = transact(**kwargs)
+        landed = []
+        for entry in kwargs.get("TransactItems", ()):
+            put = entry.get("Put")
+            if put is not None and put.get("TableName") == table:
+                kind = put["Item"]["pk"]["S"].rpartition("#")[2]
+                landed.append((kind, put["Item"]["sk"]["S"]))
+        with meter.lock:
+            meter.written.extend(landed)
+        return answer
+
+    client.transact_write_items = watched
+    client._bench_watched = True
 
 
 # ---------------------------------------------------------------- memory

@@ -30,6 +30,8 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 
 def _error(name: str, result: dict[str, Any]) -> list[str]:
+    if "error" not in result:
+        return [f"**{name} was not run** (`python -m benchmarks --only {name}`).", ""]
     return [f"**{name} did not complete:** `{result['error']}` (see `.local/bench/{name}.log`).", ""]
 
 
@@ -252,6 +254,187 @@ def _scheduler_section(result: dict[str, Any]) -> list[str]:
     ]
 
 
+# ---------------------------------------------------------------- Jira sync
+def _jira_budget(timed: dict[str, Any]) -> str:
+    shape = timed["project"]
+    issues, histories, sprints = shape["issues"], shape["histories"], shape["sprints"]
+    return (
+        f"⌈{_n(issues)}/100⌉ + ⌈{_n(histories)}/1,000⌉ + 2·{sprints} + 10 = "
+        f"{_n(-(-issues // 100))} + {_n(-(-histories // 1000))} + {2 * sprints} + 10"
+    )
+
+
+def _jira_targets(timed: dict[str, Any]) -> list[list[str]]:
+    full, changed, unchanged = timed["scenarios"]
+    cold, warm = timed["metrics_calls"]
+    checks = timed["metrics_checks"]
+    touched = len(timed["touched_issues"])
+    return [
+        [
+            "Jira full sync: requests (1 per 100 issues + 1 per 1,000 histories + 2 per sprint + 10)",
+            _n(full["requests"]),
+            f"≤ {_n(full['limit'])} ({_jira_budget(timed)})",
+            _verdict(full["checks"]["requests within budget"]),
+        ],
+        [
+            "Jira full sync: every issue stored, every job succeeded",
+            f"{_n(full['written_by_kind'].get('jira_issue', 0))} issues written",
+            f"= {_n(timed['project']['issues'])} in the project",
+            _verdict(
+                full["checks"]["every issue written once"]
+                and full["checks"]["every issue stored"]
+                and full["checks"]["every job succeeded"]
+            ),
+        ],
+        [
+            f"Jira hourly sync after {touched} issues changed: requests",
+            _n(changed["requests"]),
+            f"≤ {changed['limit']}",
+            _verdict(changed["checks"]["requests within budget"]),
+        ],
+        [
+            f"Jira hourly sync after {touched} issues changed: only those written",
+            f"{changed['records_written']} ({_kinds(changed)})",
+            f"= {touched}, the changed issues",
+            _verdict(
+                changed["checks"]["only the changed records written"] and changed["checks"]["every job succeeded"]
+            ),
+        ],
+        [
+            "Jira idle hourly sync: requests",
+            _n(unchanged["requests"]),
+            f"≤ {unchanged['limit']}",
+            _verdict(unchanged["checks"]["requests within budget"]),
+        ],
+        [
+            "Jira idle hourly sync: records written",
+            _n(unchanged["records_written"]),
+            "0",
+            _verdict(unchanged["checks"]["no record written"] and unchanged["checks"]["every job succeeded"]),
+        ],
+        [
+            f"Jira metrics, 90-day window over {_n(timed['project']['issues'])} issues: cold, then warm",
+            f"{_s(cold['wall_s'])} (read {_s(cold['read_s'])}, compute {_s(cold['compute_s'])}); "
+            f"warm {_s(warm['wall_s'])}",
+            "answered (200), warm from the cache",
+            _verdict(all(checks.values())),
+        ],
+    ]
+
+
+def _kinds(scenario: dict[str, Any]) -> str:
+    return ", ".join(f"{k} {_n(v)}" for k, v in sorted(scenario["written_by_kind"].items())) or "none"
+
+
+def _endpoints(scenario: dict[str, Any]) -> str:
+    ordered = sorted(scenario["by_endpoint"].items(), key=lambda pair: (-pair[1], pair[0]))
+    return "<br>".join(f"`{name}` {count}" for name, count in ordered) or "none"
+
+
+def _jira_section(timed: dict[str, Any], memory: dict[str, Any] | None) -> list[str]:
+    shape = timed["project"]
+    scenarios = timed["scenarios"]
+    mem = {s["name"]: s for s in (memory or {}).get("scenarios", [])} if memory and "error" not in memory else {}
+    touched = len(timed["touched_issues"])
+    header = ["", "(a) first full sync", f"(b) hourly, {touched} issues changed", "(c) hourly, nothing changed"]
+
+    def row(label: str, cell: Any) -> list[str]:
+        return [label, *[cell(s) for s in scenarios]]
+
+    def mem_row(label: str, key: str) -> list[str]:
+        return [label, *[_mib(mem[s["name"]][key]) if s["name"] in mem else "n/a" for s in scenarios]]
+
+    rows = [
+        row("HTTP requests (as the fake logged them)", lambda s: f"**{_n(s['requests'])}**"),
+        row("&nbsp;&nbsp;by endpoint", _endpoints),
+        row("&nbsp;&nbsp;refused by the burst limit (counted above)", lambda s: _n(s["burst_refused"])),
+        row("Target", lambda s: f"≤ {_n(s['limit'])} requests"),
+        row("Records written", lambda s: f"**{_n(s['records_written'])}** ({_kinds(s)})"),
+        row("Wall time (sync worker handler)", lambda s: f"**{_s(s['wall_s'])}** ({s['invocations']} invocation(s))"),
+        row("&nbsp;&nbsp;waiting on Jira (HTTP)", lambda s: _s(s["http_s"])),
+        row("&nbsp;&nbsp;storing records (DynamoDB, moto)", lambda s: _s(s["store_s"])),
+        row("&nbsp;&nbsp;metrics refresh after the sync", lambda s: _s(s["metrics_s"])),
+        row("&nbsp;&nbsp;the rest (parsing, cursor, status)", lambda s: _s(s["other_s"])),
+        mem_row("Worker peak RSS during the handler (memory pass)", "peak_rss_mib"),
+        mem_row("&nbsp;&nbsp;RSS before the handler", "rss_before_mib"),
+        mem_row("Worker `tracemalloc` peak (memory pass)", "tracemalloc_peak_mib"),
+        row("Result", lambda s: f"**{_verdict(s['passed'])}**"),
+    ]
+    categories = ", ".join(f"{k} {_n(v)}" for k, v in sorted(shape["by_category"].items()))
+    states = ", ".join(f"{v} {k}" for k, v in sorted(shape["sprints_by_state"].items()))
+    lines = [
+        "## 4. Jira sync and metrics",
+        "",
+        f"Fake project: {_n(shape['issues'])} issues created {shape['created_first'][:10]} to "
+        f"{shape['created_last'][:10]} ({categories} by status category; {_n(shape['estimated'])} estimated in "
+        f"the board's story point field), {_n(shape['histories'])} changelog histories "
+        f"({shape['histories_per_issue'][0]}-{shape['histories_per_issue'][1]} per issue; {_n(shape['long_lived'])} "
+        f"long-lived issues with more than 40 hold {_n(shape['histories_of_long_lived'])} of them), "
+        f"{shape['sprints']} sprints ({states}; {_n(shape['in_a_sprint'])} issues in one); "
+        f"{timed['latency_ms']} ms of latency per request, a burst limit of {timed['burst'][0]} requests per "
+        f"endpoint per {timed['burst'][1]:g} s.",
+        "",
+        *_table(header, rows),
+        "",
+        f"- Full-sync budget, from the fake's own counts (every history of every issue, those search returned "
+        f"included): {_jira_budget(timed)} = **{_n(scenarios[0]['limit'])}**.",
+        f"- Creating the integration cost {timed['validation_calls']['requests']} requests (the credential check: "
+        "`/myself`, the project), not counted above.",
+        f"- Records held after (c): {', '.join(f'{k} {_n(v)}' for k, v in timed['records_held_after'].items())}.",
+        "- Search asks for each issue's changelog (`expand=changelog`, the newest 40 histories and their total); "
+        "only issues with more than 40, whose changelog search cut, are read again with the bulk changelog fetch "
+        "(1,000 histories a page, per batch of up to 1,000 issues).",
+        f"- The timed pass's process (worker and in-process moto with its tables) peaked at "
+        f"{_mib(timed['process_peak_rss_mib'])} RSS.",
+        "",
+    ]
+    cold, warm = timed["metrics_calls"]
+    mem_calls = {c["name"]: c for c in (memory or {}).get("metrics_calls", [])} if mem else {}
+
+    def call_row(label: str, cell: Any) -> list[str]:
+        return [label, cell(cold), cell(warm)]
+
+    window = timed["window"]
+    lines += [
+        f"`GET /integrations/{{id}}/metrics?since={window['since']}&until={window['until']}` through the API "
+        "handler, after (c):",
+        "",
+        *_table(
+            ["", "cold (no cached document)", "warm (the same request again)"],
+            [
+                call_row("Answer", lambda c: str(c["status"])),
+                call_row("Wall time (API handler)", lambda c: f"**{_s(c['wall_s'])}**"),
+                call_row(
+                    "&nbsp;&nbsp;reading records (Query pages, decoding)",
+                    lambda c: f"{_s(c['read_s'])} ({_n(c['records_read'])} records)",
+                ),
+                call_row("&nbsp;&nbsp;computing (Jira calculators)", lambda c: _s(c["compute_s"])),
+                call_row("&nbsp;&nbsp;the rest (cache, integration, answer)", lambda c: _s(c["other_s"])),
+                call_row(
+                    "Issues created / resolved in window, backlog now",
+                    lambda c: f"{_n(c['issues_created'])} / {_n(c['issues_resolved'])}, {_n(c['backlog'])}",
+                ),
+                [
+                    "API peak RSS (memory pass)",
+                    *[_mib(mem_calls.get(n, {}).get("peak_rss_mib")) for n in ("cold", "warm")],
+                ],
+                [
+                    "API `tracemalloc` peak (memory pass)",
+                    *[_mib(mem_calls.get(n, {}).get("tracemalloc_peak_mib")) for n in ("cold", "warm")],
+                ],
+            ],
+        ),
+        "",
+        "- Every Jira kind is a snapshot kind (the backlog and the sprints need every issue, whatever the window), "
+        "so the cold call reads all the integration's records; reading them is moto's Query emulation (it scans "
+        "the table's partition for each page) and the decoding of each record's JSON.",
+        "",
+    ]
+    if not mem:
+        lines.insert(len(lines) - 1, "- The memory pass did not complete; see `.local/bench/jira_sync_memory.log`.")
+    return lines
+
+
 # ---------------------------------------------------------------- Trello sync
 def _trello_targets(result: dict[str, Any]) -> list[list[str]]:
     first, hourly, idle = result["scenarios"]
@@ -307,7 +490,7 @@ def _trello_section(result: dict[str, Any]) -> list[str]:
         row("&nbsp;&nbsp;records held in the in-memory store after it", lambda s: _mib(s["store_mib"])),
     ]
     return [
-        "## 4. Trello sync",
+        "## 5. Trello sync",
         "",
         f"Fake board: {_n(result.get('cards_created', board['cards']))} cards created ({_n(board['cards'])} still on "
         f"the board, archived ones among them; the others deleted), {_n(board['actions'])} "
@@ -346,7 +529,7 @@ def _dashboard_section(result: dict[str, Any]) -> list[str]:
         )
     ]
     return [
-        "## 4. Dashboard first paint",
+        "## 6. Dashboard first paint",
         "",
         *_table(["Load", "Median", "p90", "Max"], rows),
         "",
@@ -401,6 +584,14 @@ def render(results: dict[str, Any], machine: dict[str, Any], total_s: float) -> 
         )
     else:
         ok = False
+    jira = results.get("jira_sync", {})
+    jira_memory = results.get("jira_sync_memory")
+    if "error" not in jira and jira:
+        targets += _jira_targets(jira)
+    elif "jira_sync" in results:
+        ok = False
+    if jira_memory is not None and "error" in jira_memory:
+        ok = False
     if "error" not in trello and trello:
         targets += _trello_targets(trello)
     elif "trello_sync" in results:
@@ -438,6 +629,8 @@ def render(results: dict[str, Any], machine: dict[str, Any], total_s: float) -> 
     lines += _sync_section(timed, memory) if timed and "error" not in timed else _error("github_sync", timed)
     lines += _webhook_section(webhooks) if webhooks and "error" not in webhooks else _error("webhooks", webhooks)
     lines += _scheduler_section(scheduler) if scheduler and "error" not in scheduler else _error("scheduler", scheduler)
+    if "jira_sync" in results:
+        lines += _jira_section(jira, jira_memory) if jira and "error" not in jira else _error("jira_sync", jira)
     if "trello_sync" in results:
         lines += _trello_section(trello) if "error" not in trello else _error("trello_sync", trello)
     if dashboard is not None:
@@ -449,7 +642,7 @@ def render(results: dict[str, Any], machine: dict[str, Any], total_s: float) -> 
 METHOD = [
     "## Method",
     "",
-    "Nothing leaves the machine: AWS is moto, GitHub is `tests/fakes/github.py`'s `FakeGitHub` on 127.0.0.1. Each "
+    "Nothing leaves the machine: AWS is moto, GitHub and Jira are the fakes of `tests/fakes/` on 127.0.0.1. Each "
     "benchmark runs in a Python process of its own; the functions' logs go to `.local/bench/<benchmark>.log`.",
     "",
     "**GitHub sync.** The fake serves the repository from a process of its own (GitHub is another machine; its "
@@ -465,7 +658,9 @@ METHOD = [
     "the same way until the queue is empty. Requests and points are the fake's counts; wall time is the sum of the "
     "handler invocations, split by timing `ProviderHttp.request` (waiting on GitHub), `DynamoRecordStore.put_many` "
     "(storing) and `MetricsService.refresh_default` (the metrics cache refreshed after a sync that wrote records), "
-    "wrapped in the benchmark process only. Records written are the conditional puts that landed.",
+    "wrapped in the benchmark process only. Records written are the record writes that landed: the Puts of the "
+    "fenced transactions that succeeded (a cancelled one writes nothing; the store retries it without the records "
+    "whose own condition failed), and any unfenced conditional `PutItem` that passed.",
     "",
     "**Worker memory** comes from a second pass over the same syncs, because `mock_aws` keeps the emulator and the "
     "items it stores in the worker's own process: there the worker talks to moto's server in another process, as "
@@ -485,12 +680,30 @@ METHOD = [
     "",
     "**Scheduler.** See section 3.",
     "",
-    "**Trello sync.** See section 4: `FakeTrello` generated in a process of its own, the adapter's pull run page by "
+    "**Jira sync and metrics.** As for GitHub, with `tests/fakes/jira.py`'s `FakeJira` served over HTTPS from a "
+    "process of its own (`benchmarks/fake_jira_host.py`), 60 ms of latency on every request and its per-endpoint "
+    "burst limit on (a 429 `jira-burst-based` naming when the window frees; the client waits it out in place, and "
+    "the refused request counts). The project is generated from a seed: 50,000 issues created over 18 months, more "
+    "of them lately; statuses To Do, In Progress, In Review and Done by category; story points in the field the "
+    "board's configuration names; each issue walks the workflow with a few other changes (summary, estimate, a "
+    "sprint move), one in twenty is long-lived with 41-60 histories; 12 two-week sprints, 10 closed, one active, one "
+    "future. The worker's backfill is two years (`BACKFILL_DAYS=730`) so the first sync reads every issue (by "
+    "default it reads the last year's changes and every unresolved issue). The full-sync budget is computed from "
+    "the fake's counts after generation. (b) changes 20 issues with short histories (a status step each) through "
+    "the fake, (c) changes nothing; each hourly sync is queued by `POST /integrations/{id}/sync`. Records written "
+    "are the Puts of the fenced transactions that landed. The metrics calls go through the API handler with an "
+    "explicit 90-day window (a window of its own in the cache, so the first call is a miss); reading is the time "
+    "spent in `DynamoRecordStore.updated_since` while the service consumes it, computing is "
+    "`JiraAdapter.compute_metrics`. moto runs with `devstack.moto_fixes` (its transactions otherwise copy the whole "
+    "table each time: quadratic over 50,000 records). The memory pass repeats everything against moto's server.",
+    "",
+    "**Trello sync.** See section 5: `FakeTrello` generated in a process of its own, the adapter's pull run page by "
     "page as the sync engine runs it, the records stored by the DynamoDB store's write rule in memory.",
     "",
     "`make bench` exits with status 1 when a target is missed or a benchmark did not complete; this file is written "
     "either way. `python -m benchmarks --only NAME` runs one benchmark (`github_sync`, `github_sync_memory`, "
-    "`webhooks`, `scheduler`, `trello_sync`); `python -m benchmarks --render` writes this file again from the last "
-    "run's results.",
+    "`webhooks`, `scheduler`, `jira_sync`, `jira_sync_memory`, `trello_sync`, `dashboard`); "
+    "`python -m benchmarks --render` writes this file "
+    "again from the last run's results.",
     "",
 ]

@@ -9,6 +9,7 @@ import pytest
 from moto import mock_aws
 
 from devstack.lambda_runtime import LambdaContext, clear_agiletrack_caches
+from devstack.moto_fixes import apply_dynamodb_fixes
 from devstack.template import DEFAULT_REGION, Resources, create_resources, load_template, stack_environment
 
 _DUMMY_AWS_ENV = {
@@ -40,6 +41,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Resources]:
         monkeypatch.delenv(name, raising=False)
     for name, value in _DUMMY_AWS_ENV.items():
         monkeypatch.setenv(name, value)
+    apply_dynamodb_fixes()  # moto's transactions and queries scale with the whole table otherwise
     with mock_aws():
         template = load_template()
         resources = create_resources(boto3.Session(region_name=DEFAULT_REGION), template=template)

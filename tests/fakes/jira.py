@@ -4,8 +4,9 @@ Serves what credential validation asks for (``/rest/api/3/myself``, ``/rest/api/
 ``/rest/agile/1.0/board/{id}``) and everything the sync asks for: ``/field``, ``/status``, boards by project and
 type, board configuration, board sprints (offset paging), the greenhopper sprint report, ``POST|GET
 /rest/api/3/search/jql`` (the bounded JQL forms the sync writes, dates read in the user's ``time_zone`` as Jira
-does, ``nextPageToken``, ``fields`` filtering, id-only pages up to 5,000), ``POST /rest/api/3/changelog/bulkfetch``
-(token paging, ``fieldIds`` filter, histories by date) and 410 on the old ``/rest/api/3/search``.
+does, ``nextPageToken``, ``fields`` filtering, ``expand=changelog`` with the newest 40 histories, id-only pages
+up to 5,000), ``POST /rest/api/3/changelog/bulkfetch`` (token paging, ``fieldIds`` filter, histories by date)
+and 410 on the old ``/rest/api/3/search``.
 
 Trust its certificate with ``SSL_CERT_FILE=fake.ca_file`` (httpx reads it). ``requests`` logs every request's
 path (to count them); ``fail_next(status, times, headers)`` answers the next requests with that status and
@@ -80,6 +81,8 @@ def closed_url(scheme: str = "https") -> str:
     return nothing_listens(scheme)
 
 
+SEARCH_HISTORIES = 40
+"""Search's ``expand=changelog`` gives an issue's newest 40 histories at most (``total`` says how many it has)."""
 SPRINT_FIELD = "customfield_10020"
 ESTIMATE_FIELD = "customfield_10016"
 DECOY_FIELD = "customfield_10026"
@@ -392,7 +395,11 @@ class FakeJira(FakeServer):
         if parts == ["rest", "api", "3", "search", "jql"]:
             fields = query.get("fields", "id").split(",")
             return self._search(
-                query.get("jql", ""), fields, int(query.get("maxResults", 50)), query.get("nextPageToken")
+                query.get("jql", ""),
+                fields,
+                int(query.get("maxResults", 50)),
+                query.get("nextPageToken"),
+                expand=query.get("expand", ""),
             )
         if parts == ["rest", "agile", "1.0", "board"]:
             return 200, self._boards(query.get("projectKeyOrId"), query.get("type"))
@@ -437,6 +444,7 @@ class FakeJira(FakeServer):
                 list(data.get("fields") or ["id"]),
                 int(data.get("maxResults", 50)),
                 data.get("nextPageToken"),
+                expand=str(data.get("expand") or ""),
             )
             return status, answer, {}
         if route == "/rest/api/3/changelog/bulkfetch":
@@ -574,7 +582,9 @@ class FakeJira(FakeServer):
         self._order = {(jql, self._version): issues}
         return issues
 
-    def _search(self, jql: str, fields: list[str], max_results: int, token: str | None) -> tuple[int, Any]:
+    def _search(
+        self, jql: str, fields: list[str], max_results: int, token: str | None, *, expand: str = ""
+    ) -> tuple[int, Any]:
         issues = self._matching(jql)
         if issues is None:
             return 400, {"errorMessages": [f"Unbounded or unsupported JQL for the fake: {jql!r}"]}
@@ -588,12 +598,13 @@ class FakeJira(FakeServer):
                 return 400, {"errorMessages": ["The nextPageToken is not valid for this query."]}
             offset = int(raw_offset)
         page = issues[offset : offset + size]
-        answer: dict[str, Any] = {"issues": [self._issue_json(i, fields) for i in page]}
+        changelog = not id_only and "changelog" in expand.split(",")
+        answer: dict[str, Any] = {"issues": [self._issue_json(i, fields, changelog=changelog) for i in page]}
         if offset + size < len(issues):
             answer["nextPageToken"] = f"{offset + size}:{digest}"
         return 200, answer
 
-    def _issue_json(self, issue: FakeIssue, fields: list[str]) -> dict[str, Any]:
+    def _issue_json(self, issue: FakeIssue, fields: list[str], *, changelog: bool = False) -> dict[str, Any]:
         zone = self.time_zone
         values: dict[str, Any] = {
             "summary": issue.summary,
@@ -614,6 +625,16 @@ class FakeJira(FakeServer):
         wanted = {f: values[f] for f in fields if f in values}
         if wanted:
             body["fields"] = wanted
+        if changelog:
+            newest = issue.histories[-SEARCH_HISTORIES:]
+            body["changelog"] = {
+                "startAt": 0,
+                "maxResults": len(newest),
+                "total": len(issue.histories),
+                "histories": [
+                    {"id": str(h.id), "created": jira_time(h.created, zone), "items": h.items} for h in newest
+                ],
+            }
         return body
 
     # ------------------------------------------------------------ changelogs

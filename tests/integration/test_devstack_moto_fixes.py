@@ -1,4 +1,7 @@
-"""The local stack's SQS speed fix keeps moto's behaviour: counts exact, content-based de-duplication on."""
+"""The local stack's moto fixes keep moto's behaviour. SQS: counts exact, content-based de-duplication on.
+DynamoDB transactions: a failed one leaves every item as it was, a successful one applies every item, and
+each answers, with the same cancellation reasons, and leaves what moto's own ``TransactWriteItems`` does.
+DynamoDB partition queries: every page as moto's own ``Query`` answers it."""
 
 from __future__ import annotations
 
@@ -6,8 +9,16 @@ import time
 from typing import Any
 
 import boto3
+import pytest
+from botocore.exceptions import ClientError
 
-from devstack.moto_fixes import apply_sqs_send_fix
+from devstack.moto_fixes import (
+    apply_query_fix,
+    apply_sqs_send_fix,
+    apply_transaction_fix,
+    unfixed_query,
+    unfixed_transact_write_items,
+)
 
 
 def test_counts_and_content_based_deduplication_are_unchanged(aws: Any) -> None:
@@ -36,7 +47,7 @@ def test_a_send_no_longer_grows_with_the_queue(aws: Any) -> None:
     apply_sqs_send_fix()
     sqs = boto3.client("sqs")
     url = sqs.create_queue(QueueName="long")["QueueUrl"]
-    entries = [{"Id": str(i), "MessageBody": "x"} for i in range(10)]
+    entries: list[Any] = [{"Id": str(i), "MessageBody": "x"} for i in range(10)]
 
     def batch_seconds() -> float:
         started = time.perf_counter()
@@ -50,3 +61,233 @@ def test_a_send_no_longer_grows_with_the_queue(aws: Any) -> None:
 
     # Unfixed, a batch into a queue of 3,000 messages costs moto about 30 times the first one.
     assert after_3000 < first * 5
+
+
+# ---------------------------------------------------------------- DynamoDB transactions
+def _table(dynamodb: Any, name: str, *, range_key: bool) -> None:
+    keys = [{"AttributeName": "pk", "KeyType": "HASH"}]
+    attributes = [{"AttributeName": "pk", "AttributeType": "S"}]
+    if range_key:
+        keys.append({"AttributeName": "sk", "KeyType": "RANGE"})
+        attributes.append({"AttributeName": "sk", "AttributeType": "S"})
+    dynamodb.create_table(
+        TableName=name, KeySchema=keys, AttributeDefinitions=attributes, BillingMode="PAY_PER_REQUEST"
+    )
+
+
+def _everything(dynamodb: Any, name: str) -> list[dict[str, Any]]:
+    items = dynamodb.scan(TableName=name, ConsistentRead=True)["Items"]
+    return sorted(items, key=lambda i: (i["pk"]["S"], i.get("sk", {}).get("S", "")))
+
+
+def _seeded(dynamodb: Any) -> None:
+    _table(dynamodb, "ranged", range_key=True)
+    _table(dynamodb, "plain", range_key=False)
+    for sk, n in (("a", "1"), ("b", "2"), ("c", "3")):
+        dynamodb.put_item(TableName="ranged", Item={"pk": {"S": "p"}, "sk": {"S": sk}, "n": {"N": n}})
+    dynamodb.put_item(TableName="plain", Item={"pk": {"S": "meta"}, "generation": {"N": "4"}})
+    dynamodb.put_item(TableName="plain", Item={"pk": {"S": "doomed"}, "tags": {"SS": ["x", "y"]}})
+
+
+def _mixed(generation: str) -> list[dict[str, Any]]:
+    """A put over an item, an update, a delete, a new item in a new partition, and the check that decides."""
+    return [
+        {"Put": {"TableName": "ranged", "Item": {"pk": {"S": "p"}, "sk": {"S": "a"}, "n": {"N": "10"}}}},
+        {
+            "Update": {
+                "TableName": "ranged",
+                "Key": {"pk": {"S": "p"}, "sk": {"S": "b"}},
+                "UpdateExpression": "SET n = n + :one, added = :yes",
+                "ExpressionAttributeValues": {":one": {"N": "1"}, ":yes": {"BOOL": True}},
+            }
+        },
+        {"Delete": {"TableName": "plain", "Key": {"pk": {"S": "doomed"}}}},
+        {"Put": {"TableName": "ranged", "Item": {"pk": {"S": "new-partition"}, "sk": {"S": "z"}}}},
+        {"Put": {"TableName": "plain", "Item": {"pk": {"S": "fresh"}}}},
+        {
+            "ConditionCheck": {
+                "TableName": "plain",
+                "Key": {"pk": {"S": "meta"}},
+                "ConditionExpression": "generation = :g",
+                "ExpressionAttributeValues": {":g": {"N": generation}},
+            }
+        },
+    ]
+
+
+def _cancelled(dynamodb: Any, items: list[dict[str, Any]]) -> Any:
+    with pytest.raises(ClientError) as caught:
+        dynamodb.transact_write_items(TransactItems=items)
+    return caught.value.response
+
+
+def _state(dynamodb: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    return _everything(dynamodb, "ranged"), _everything(dynamodb, "plain")
+
+
+def _answer(dynamodb: Any, items: list[dict[str, Any]]) -> Any:
+    """What moto answers a transaction: nothing, or the error code, message and cancellation reasons."""
+    try:
+        dynamodb.transact_write_items(TransactItems=items)
+    except ClientError as exc:
+        error = exc.response
+        return error["Error"]["Code"], error["Error"]["Message"], error.get("CancellationReasons")
+    return None
+
+
+_SCENARIOS = {
+    "the check fails": _mixed(generation="3"),
+    "the check holds": _mixed(generation="4"),
+    "an item's own condition fails": [
+        *_mixed(generation="4")[:3],
+        {
+            "Put": {
+                "TableName": "ranged",
+                "Item": {"pk": {"S": "p"}, "sk": {"S": "c"}},
+                "ConditionExpression": "attribute_not_exists(pk)",
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+        },
+        *_mixed(generation="4")[3:],
+    ],
+    "the same item twice": [*_mixed(generation="4")[:3], _mixed(generation="4")[0]],
+    "an item without its range key": [
+        *_mixed(generation="4")[:4],
+        {"Put": {"TableName": "ranged", "Item": {"pk": {"S": "p"}}}},
+    ],
+    "an update that cannot apply": [
+        *_mixed(generation="4")[:4],
+        {
+            "Update": {
+                "TableName": "plain",
+                "Key": {"pk": {"S": "meta"}},
+                "UpdateExpression": "SET generation = generation + :text",
+                "ExpressionAttributeValues": {":text": {"S": "x"}},
+            }
+        },
+    ],
+}
+
+
+@pytest.mark.parametrize("scenario", list(_SCENARIOS))
+def test_a_transaction_answers_and_leaves_what_moto_itself_does(
+    aws: Any, monkeypatch: pytest.MonkeyPatch, scenario: str
+) -> None:
+    from moto.dynamodb.models import DynamoDBBackend
+
+    apply_transaction_fix()
+    dynamodb: Any = boto3.client("dynamodb")
+    _seeded(dynamodb)
+    before = _state(dynamodb)
+    fixed_answer = _answer(dynamodb, _SCENARIOS[scenario])
+    fixed_state = _state(dynamodb)
+
+    for name in ("ranged", "plain"):
+        dynamodb.delete_table(TableName=name)
+    _seeded(dynamodb)
+    assert _state(dynamodb) == before
+    monkeypatch.setattr(DynamoDBBackend, "transact_write_items", unfixed_transact_write_items())
+    assert (_answer(dynamodb, _SCENARIOS[scenario]), _state(dynamodb)) == (fixed_answer, fixed_state)
+
+
+def test_a_failed_check_leaves_every_item_as_it_was(aws: Any) -> None:
+    apply_transaction_fix()
+    dynamodb: Any = boto3.client("dynamodb")
+    _seeded(dynamodb)
+    before = _everything(dynamodb, "ranged"), _everything(dynamodb, "plain")
+
+    response = _cancelled(dynamodb, _mixed(generation="3"))
+    reasons = response["CancellationReasons"]
+
+    assert response["Error"]["Code"] == "TransactionCanceledException"
+    assert [r["Code"] for r in reasons] == ["None"] * 5 + ["ConditionalCheckFailed"]
+    assert (_everything(dynamodb, "ranged"), _everything(dynamodb, "plain")) == before
+
+
+def test_a_successful_transaction_applies_every_item(aws: Any) -> None:
+    apply_transaction_fix()
+    dynamodb: Any = boto3.client("dynamodb")
+    _seeded(dynamodb)
+
+    dynamodb.transact_write_items(TransactItems=_mixed(generation="4"))
+
+    assert _everything(dynamodb, "ranged") == [
+        {"pk": {"S": "new-partition"}, "sk": {"S": "z"}},
+        {"pk": {"S": "p"}, "sk": {"S": "a"}, "n": {"N": "10"}},
+        {"pk": {"S": "p"}, "sk": {"S": "b"}, "n": {"N": "3"}, "added": {"BOOL": True}},
+        {"pk": {"S": "p"}, "sk": {"S": "c"}, "n": {"N": "3"}},
+    ]
+    assert _everything(dynamodb, "plain") == [
+        {"pk": {"S": "fresh"}},
+        {"pk": {"S": "meta"}, "generation": {"N": "4"}},
+    ]
+
+
+def test_the_fix_applies_once() -> None:
+    from moto.dynamodb.models import DynamoDBBackend
+
+    apply_transaction_fix()
+    applied = DynamoDBBackend.transact_write_items
+    apply_transaction_fix()
+    assert DynamoDBBackend.transact_write_items is applied
+    assert unfixed_transact_write_items() is not applied
+
+
+# ---------------------------------------------------------------- DynamoDB partition queries
+def _pages(dynamodb: Any, **query: Any) -> list[Any]:
+    """Every page of a Query, as answered: items, counts and ``LastEvaluatedKey``."""
+    pages = []
+    while True:
+        page = dynamodb.query(TableName="ranged", **query)
+        pages.append({k: v for k, v in page.items() if k != "ResponseMetadata"})
+        if "LastEvaluatedKey" not in page:
+            return pages
+        query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+_QUERIES: dict[str, dict[str, Any]] = {
+    "forward, 7 a page": {"Limit": 7},
+    "backward, 5 a page": {"Limit": 5, "ScanIndexForward": False},
+    "a range condition": {"Limit": 4, "KeyConditionExpression": "pk = :p AND sk BETWEEN :a AND :b"},
+    "a filter": {"Limit": 6, "FilterExpression": "n > :n"},
+    "a projection, one page": {"ProjectionExpression": "sk"},
+    "a partition with no items": {"ExpressionAttributeValues": {":p": {"S": "nobody"}}},
+}
+
+
+@pytest.mark.parametrize("name", list(_QUERIES))
+def test_a_partition_query_answers_every_page_as_moto_itself_does(
+    aws: Any, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    from moto.dynamodb.models.table import Table
+
+    apply_query_fix()
+    dynamodb: Any = boto3.client("dynamodb")
+    _table(dynamodb, "ranged", range_key=True)
+    for partition in ("p", "q", "r"):
+        for n in (5, 12, 1, 30, 7, 22, 9, 3, 40, 18, 27, 11, 2, 35, 16, 8, 25, 14, 6, 33):
+            item = {"pk": {"S": partition}, "sk": {"S": f"k{n:03d}"}, "n": {"N": str(n)}}
+            dynamodb.put_item(TableName="ranged", Item=item)
+    query = {
+        "KeyConditionExpression": "pk = :p",
+        "ExpressionAttributeValues": {":p": {"S": "q"}},
+    } | _QUERIES[name]
+    values = query["ExpressionAttributeValues"] | {":a": {"S": "k008"}, ":b": {"S": "k030"}, ":n": {"N": "10"}}
+    query["ExpressionAttributeValues"] = {k: v for k, v in values.items() if k in str(query)}
+
+    fixed = _pages(dynamodb, **query)
+    original_query, original_all_items = unfixed_query()
+    monkeypatch.setattr(Table, "query", original_query)
+    monkeypatch.setattr(Table, "all_items", original_all_items)
+    assert _pages(dynamodb, **query) == fixed
+    got = [item["sk"]["S"] for page in fixed for item in page["Items"]]
+    every = sorted(f"k{n:03d}" for n in (5, 12, 1, 30, 7, 22, 9, 3, 40, 18, 27, 11, 2, 35, 16, 8, 25, 14, 6, 33))
+    expected = {
+        "forward, 7 a page": every,
+        "backward, 5 a page": every[::-1],
+        "a range condition": [k for k in every if "k008" <= k <= "k030"],
+        "a filter": [k for k in every if int(k[1:]) > 10],
+        "a projection, one page": every,
+        "a partition with no items": [],
+    }
+    assert got == expected[name]

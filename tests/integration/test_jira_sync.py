@@ -341,3 +341,20 @@ def test_a_pull_stopped_after_any_page_resumes_to_the_same_result(
         assert tail[-1].done and tail[-1].cursor == uninterrupted[-1].cursor
         searches = [r for r in jira.requests[len(first_requests) :] if "search/jql" in r]
         assert len(searches) <= len([r for r in first_requests if "search/jql" in r]) + 4
+
+
+def test_a_first_sync_of_many_issues_keeps_its_cursor_small(jira: FakeJira, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The cursor is stored on the integration's item (400 KB at most): the overlap it remembers is the issues
+    # updated within the margin of the newest one, after every page, not every issue of the run so far.
+    monkeypatch.setattr(jira_pull, "BATCH_ISSUES", 100)
+    jira.generate(600, START, long_every=0, short_histories=0)  # one issue a minute, each changed 30 s after
+    clock = utcnow()
+
+    pages = list(JiraAdapter(clock=lambda: clock).pull(context(jira)))
+
+    issue_pages = [p for p in pages if any(isinstance(r, JiraIssue) for r in p.records)]
+    assert len(issue_pages) == 6
+    margin_minutes = jira_pull.MARGIN.total_seconds() / 60 + 1
+    for page in issue_pages:
+        assert 0 < len(page.cursor["recent"]) <= margin_minutes + 1
+    assert sum(len(p.records) for p in issue_pages) == 600

@@ -1,5 +1,5 @@
 """moto's server in a process of its own (``MotoProcess``), run as ``python -m devstack.moto_server``: moto's
-server with the local stack's speed fix (``moto_fixes``)."""
+server with the local stack's speed fixes (``moto_fixes``: SQS sends, DynamoDB transactions)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from devstack.moto_fixes import apply_sqs_send_fix
+from devstack.moto_fixes import apply_moto_fixes
 
 
 class MotoProcess:
@@ -65,7 +65,7 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def main(argv: list[str] | None = None) -> None:
-    apply_sqs_send_fix()
+    apply_moto_fixes()
     from moto.server import main as moto_main
 
     moto_main(argv if argv is not None else sys.argv[1:])

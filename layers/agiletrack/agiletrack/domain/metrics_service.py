@@ -10,9 +10,11 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -67,6 +69,22 @@ def parse_window(since: str | None, until: str | None, now: datetime) -> tuple[W
     return Window(since=start, until=end), is_default
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """The cyclic garbage collector off while the records are decoded and measured. Tens of thousands of
+    records (each a model with its history) and the timelines built from them are millions of young objects,
+    none of them cyclic garbage: each collection the allocations trigger walks them all again, which made
+    reading and computing 50,000 Jira issues three to five times slower. Reference counting still frees
+    everything; the collector is back on (as it was) at the end."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 class MetricsService:
     def __init__(
         self,
@@ -109,13 +127,14 @@ class MetricsService:
         adapter = self.adapter_for(integration.type)
         snapshot_kinds = set(adapter.snapshot_kinds)
         records: dict[str, list[Record]] = {}
-        for record_type in adapter.record_types:
-            kind = record_type.kind
-            since = None if kind in snapshot_kinds else window.since
-            records[kind] = [r for r in self.records.updated_since(integration.id, kind, since) if not r.deleted]
-        # The public config (no credentials) is all a calculator needs: branch, workflow lists, board.
-        config = adapter.config_model.model_construct(**integration.config)
-        metrics = adapter.compute_metrics(records, window.since, window.until, now, config, params)
+        with gc_paused():
+            for record_type in adapter.record_types:
+                kind = record_type.kind
+                since = None if kind in snapshot_kinds else window.since
+                records[kind] = [r for r in self.records.updated_since(integration.id, kind, since) if not r.deleted]
+            # The public config (no credentials) is all a calculator needs: branch, workflow lists, board.
+            config = adapter.config_model.model_construct(**integration.config)
+            metrics = adapter.compute_metrics(records, window.since, window.until, now, config, params)
         return {
             "integration_id": integration.id,
             "type": integration.type,

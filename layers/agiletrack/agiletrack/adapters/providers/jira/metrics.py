@@ -103,10 +103,12 @@ def compute_jira_metrics(
     now: datetime,
     *,
     sprint_id: str | None = None,
+    data: JiraData | None = None,
 ) -> dict[str, Any]:
-    """The ``metrics`` object of a Jira integration. Raises ``ValidationFailed`` for an unknown ``sprint_id``."""
+    """The ``metrics`` object of a Jira integration. Raises ``ValidationFailed`` for an unknown ``sprint_id``.
+    ``data``: the records already read into timelines (``JiraData(records)``), to share with the series."""
     window = Window(since=since, until=until)
-    data = JiraData(records)
+    data = data if data is not None else JiraData(records)
     return {
         "issues": issue_metrics(data, window),
         "sprints": sprint_list(data, window, now),
@@ -123,11 +125,13 @@ def compute_jira_series(
     now: datetime,
     *,
     sprint_id: str | None = None,
+    data: JiraData | None = None,
 ) -> dict[str, Any]:
-    """The ``series`` object: ``issues_created``, ``issues_resolved``, ``points_completed`` (weekly)."""
+    """The ``series`` object: ``issues_created``, ``issues_resolved``, ``points_completed`` (weekly). ``data`` as
+    for ``compute_jira_metrics``: one parse of the records serves both."""
     del now, sprint_id  # Same inputs as the metrics; the series depend on neither.
     window = Window(since=since, until=until)
-    data = JiraData(records)
+    data = data if data is not None else JiraData(records)
     issues = [t.issue for t in data.timelines]
     return {
         "issues_created": weekly_series(window, [(i.created_at, 1) for i in issues]),

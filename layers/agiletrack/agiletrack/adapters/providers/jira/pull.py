@@ -10,11 +10,14 @@ A sync runs these phases, each resumable from the cursor of the page before it:
 2. ``issues``: ``POST /rest/api/3/search/jql`` with bounded JQL ``project = KEY AND updated >= "<mark>" ORDER BY
    updated ASC``, 100 a page, only the fields the metrics read. The mark is written in the user's time zone
    (Jira reads JQL dates in it) and a safety margin earlier; issues already stored with the same ``updated``
-   are skipped (``recent``), so the overlap costs no write and no changelog. Up to 1,000 issues are collected
-   before their complete histories are read with ``POST /rest/api/3/changelog/bulkfetch`` (only status,
-   resolution, the sprint and the estimation field); the page of records is yielded with the search token
-   that follows them. A first sync reads issues updated since ``backfill_since`` *and every unresolved issue*
-   (``statusCategory != Done``) whatever its age, so the backlog is complete.
+   are skipped (``recent``), so the overlap costs no write and no changelog. Search expands each issue's
+   changelog (``expand=changelog``): Jira gives at most the newest 40 histories there, so an issue whose
+   changelog came whole (``total`` no more than the histories given) needs nothing else. Up to 1,000 issues
+   are collected; the complete histories of those whose changelog was cut are then read with ``POST
+   /rest/api/3/changelog/bulkfetch`` (only status, resolution, the sprint and the estimation field), so a
+   first sync pays the bulk fetch for the long-lived issues only. The page of records is yielded with the
+   search token that follows them. A first sync reads issues updated since ``backfill_since`` *and every
+   unresolved issue* (``statusCategory != Done``) whatever its age, so the backlog is complete.
 3. ``sprints``: the board's sprints in every state (offset paging); only changed ones are stored. Each closed
    sprint's sprint report is read once (remembered in ``compared``) and its sums logged; a failing report is
    logged and ignored.
@@ -60,6 +63,8 @@ MARGIN = timedelta(minutes=10)
 """How far before the mark a search starts: JQL dates have minute precision and search is eventually
 consistent. Issues in the overlap are de-duplicated, not re-written."""
 SEARCH_PAGE = 100
+SEARCH_HISTORIES = 40
+"""The most histories Jira puts in an issue's expanded changelog on search (the newest ones)."""
 BATCH_ISSUES = 1000
 HISTORY_PAGE = 1000
 ID_PAGE = 5000
@@ -117,7 +122,8 @@ class JiraCursor(BaseModel):
     newest: UtcDatetime | None = None
     """The newest ``updated`` seen by the run under way."""
     recent: dict[str, str] = Field(default_factory=dict)
-    """Issue id → ``updated`` (ISO) of issues stored at or after the mark less the margin: the overlap."""
+    """Issue id → ``updated`` (ISO) of issues stored at or after the mark (or, during a run, the newest seen)
+    less the margin: the overlap."""
     fingerprints: dict[str, str] = Field(default_factory=dict)
     """``kind:id`` → a hash of what was stored for statuses, sprints and the board (store only changes)."""
     compared: list[int] = Field(default_factory=list)
@@ -307,7 +313,12 @@ class JiraPull:
             batch: list[Mapping[str, Any]] = []
             finished = False
             while len(batch) < BATCH_ISSUES:
-                body: dict[str, Any] = {"jql": cur.jql, "fields": self._search_fields(), "maxResults": SEARCH_PAGE}
+                body: dict[str, Any] = {
+                    "jql": cur.jql,
+                    "fields": self._search_fields(),
+                    "expand": "changelog",
+                    "maxResults": SEARCH_PAGE,
+                }
                 if cur.token:
                     body["nextPageToken"] = cur.token
                 answer = self.client.post("/rest/api/3/search/jql", "the project's issues", body)
@@ -327,7 +338,7 @@ class JiraPull:
             cur.known = pack_ids(known)
             if finished:
                 cur.mark, cur.jql = cur.newest, None
-                self._prune_recent()
+            self._prune_recent(cur.mark if finished else cur.newest)
             yield self._page([*issues, *statuses])
             if finished:
                 return
@@ -336,12 +347,15 @@ class JiraPull:
         updated = (raw.get("fields") or {}).get("updated")
         return updated is None or self.cursor.recent.get(str(raw["id"])) != str(updated)
 
-    def _prune_recent(self) -> None:
-        cur = self.cursor
-        if cur.mark is None:
+    def _prune_recent(self, newest: datetime | None) -> None:
+        """Keep in ``recent`` only the issues the next search can return again with the same ``updated``: those
+        updated within the margin (and a minute) before ``newest``. Done after every page, not only at the end
+        of a run, so a first sync of 50,000 issues does not carry them all in its cursor (an item of at most
+        400 KB); the search is in ``updated`` order, so an issue further back is not met again unchanged."""
+        if newest is None:
             return
-        floor = cur.mark - MARGIN - timedelta(minutes=1)
-        cur.recent = {k: v for k, v in cur.recent.items() if (parse_time(v) or floor) >= floor}
+        floor = newest - MARGIN - timedelta(minutes=1)
+        self.cursor.recent = {k: v for k, v in self.cursor.recent.items() if (parse_time(v) or floor) >= floor}
 
     def _issue_records(self, batch: list[Mapping[str, Any]]) -> tuple[list[Record], list[Record]]:
         """(the issues of ``batch`` with their complete histories, statuses that changed meanwhile)."""
@@ -353,7 +367,10 @@ class JiraPull:
         if seen - set(site.status_ids) - {""}:
             # A status created since the setup: its category is needed before its issues are measured.
             statuses = self._changed(self._statuses(site))
-        histories = self._histories([str(raw["id"]) for raw in batch])
+        histories = {str(raw["id"]): whole for raw in batch if (whole := complete_changelog(raw)) is not None}
+        cut = [str(raw["id"]) for raw in batch if str(raw["id"]) not in histories]
+        if cut:
+            histories |= self._histories(cut)
         issues: list[Record] = [
             issue_record(raw, site.fields, history_changes(histories.get(str(raw["id"]), []), site.fields), self.now)
             for raw in batch
@@ -464,6 +481,19 @@ class JiraPull:
         if gone:
             logger.info("jira issues gone from the project", extra={"count": len(gone)})
         return [tombstone(issue_id, self.now) for issue_id in gone]
+
+
+def complete_changelog(raw: Mapping[str, Any]) -> list[Mapping[str, Any]] | None:
+    """The histories of a search issue's expanded changelog when they are all of them (from the first, as many
+    as its ``total``); None when search cut them (more than ``SEARCH_HISTORIES``) or gave no changelog."""
+    changelog = raw.get("changelog")
+    if not isinstance(changelog, Mapping):
+        return None
+    histories = [h for h in changelog.get("histories") or () if isinstance(h, Mapping)]
+    total, start = changelog.get("total"), changelog.get("startAt", 0)
+    if not isinstance(total, int) or isinstance(total, bool) or start != 0 or total > len(histories):
+        return None
+    return histories
 
 
 def tombstone(issue_id: str, now: datetime) -> JiraIssue:

@@ -11,7 +11,6 @@ from bisect import bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import pairwise
 from typing import Generic, TypeVar
 
 from agiletrack.adapters.providers.jira.records import JiraChange, JiraIssue, StatusCategory
@@ -99,7 +98,8 @@ def build_timeline(issue: JiraIssue, categories: Mapping[str, StatusCategory]) -
         return known
 
     history = issue.history
-    if any(later.at < earlier.at for earlier, later in pairwise(history)):
+    instants = [change.at for change in history]
+    if instants != sorted(instants):
         history = sorted(history, key=lambda change: change.at)  # stable: same-instant order is kept
     status_changes: list[JiraChange] = []
     sprint_changes: list[JiraChange] = []
@@ -150,6 +150,8 @@ def _sprint_events(issue: JiraIssue, changes: list[JiraChange]) -> dict[str, lis
     """Joins and leaves per sprint. The initial sprints are joined at the issue's creation."""
     if changes:
         members = parse_sprint_ids(changes[0].from_value)
+    elif not issue.sprint_ids:
+        return {}
     else:
         members = frozenset(str(sprint) for sprint in issue.sprint_ids)
     events: dict[str, list[tuple[datetime, bool]]] = {sprint: [(issue.created_at, True)] for sprint in members}

@@ -450,9 +450,11 @@ def test_wrong_method_is_405_with_allow(call_api: ApiCaller) -> None:
     assert_error(call_api("DELETE", "/integrations"), 405, "method_not_allowed")
 
 
-def test_without_the_authorizer_context_every_route_is_401(call_api: ApiCaller) -> None:
-    assert_error(call_api("GET", "/integrations", None), 401, "unauthorized")
-    assert_error(call_api("POST", "/integrations/int_1/sync", None), 401, "unauthorized")
+def test_without_the_authorizer_context_every_route_is_401_as_api_gateway_answers_it(call_api: ApiCaller) -> None:
+    # The one 401 shape a client sees, whether API Gateway or the function refuses the call.
+    for method, path in (("GET", "/integrations"), ("POST", "/integrations/int_1/sync"), ("GET", "/teams/me")):
+        reply = call_api(method, path, None)
+        assert (reply.status, reply.json()) == (401, {"message": "Unauthorized"}), (method, path)
 
 
 JIRA_SHAPE = {"server_url": "https://x.atlassian.net", "email": "a@b.c", "api_token": "t", "project_key": "ENG"}
@@ -785,6 +787,10 @@ def test_status_of_a_new_integration(call_api: ApiCaller, github: FakeGitHub) ->
         "api_quota": None,
         "api_response_ms": None,
         "webhooks": {"connected": False, "last_received_at": None, "received_24h": 0, "rejected_24h": 0},
+        "progress": None,
+        "credentials_set_at": created["created_at"],
+        "credentials_age_days": 0,
+        "rotation_due": False,
     }
 
 
@@ -949,9 +955,9 @@ def test_the_openapi_document_describes_every_route_and_model(call_api: ApiCalle
         for method, success in methods.items():
             operation = paths[path][method]
             assert success in operation["responses"], (path, method)
-            for code in ("401", "422"):
+            for code, shape in (("401", "GatewayError"), ("422", "ErrorResponse")):
                 schema = operation["responses"][code]["content"]["application/json"]["schema"]
-                assert schema == {"$ref": "#/components/schemas/ErrorResponse"}
+                assert schema == {"$ref": f"#/components/schemas/{shape}"}
     create_op = paths["/integrations"]["post"]
     assert create_op["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/NewIntegration")
     assert create_op["responses"]["201"]["content"]["application/json"]["schema"]["$ref"].endswith("/IntegrationView")
@@ -972,7 +978,10 @@ def test_the_openapi_document_describes_every_route_and_model(call_api: ApiCalle
         "WebhookSecret",
         "SyncQueued",
         "ErrorResponse",
+        "GatewayError",
     ):
         assert model in schemas, model
-    config_refs = {r["$ref"].rsplit("/", 1)[1] for r in schemas["NewIntegration"]["properties"]["config"]["anyOf"]}
+    variants = {r["$ref"].rsplit("/", 1)[1] for r in schemas["NewIntegration"]["oneOf"]}
+    assert variants == {"NewGitHubIntegration", "NewJiraIntegration", "NewTrelloIntegration"}
+    config_refs = {schemas[v]["properties"]["config"]["$ref"].rsplit("/", 1)[1] for v in variants}
     assert config_refs == {"GitHubConfig", "JiraConfig", "TrelloConfig"}

@@ -29,4 +29,6 @@ SPEC = ProviderSpec(
     generates_webhook_secret=False,  # Trello signs with the application's api_secret
     signature_headers=("x-trello-webhook",),
     validator="agiletrack.adapters.providers.trello.validate:make_validator",
+    metrics_model="agiletrack.adapters.providers.trello.documents:TrelloMetrics",
+    series_model="agiletrack.adapters.providers.trello.documents:TrelloSeries",
 )

@@ -19,7 +19,7 @@ from agiletrack.adapters.aws.queues import queues
 from agiletrack.adapters.aws.records import record_store
 from agiletrack.adapters.providers.github.records import PullRequest
 from agiletrack.domain.jobs import CleanupJob
-from agiletrack.models.common import iso, utcnow
+from agiletrack.models.common import iso, parse_iso, utcnow
 from agiletrack.models.integrations import MASK, LastError, LastSync
 from agiletrack.settings import get_settings
 from agiletrack.wiring import cleanup
@@ -792,6 +792,59 @@ def test_status_of_a_new_integration(call_api: ApiCaller, github: FakeGitHub) ->
         "credentials_age_days": 0,
         "rotation_due": False,
     }
+
+
+@pytest.mark.parametrize(
+    ("age", "days", "due"),
+    [
+        (timedelta(days=90) - timedelta(minutes=1), 89, False),
+        (timedelta(days=90), 90, True),
+        (timedelta(days=400), 400, True),
+    ],
+)
+def test_credentials_are_flagged_for_rotation_from_90_days(
+    call_api: ApiCaller, github: FakeGitHub, age: timedelta, days: int, due: bool
+) -> None:
+    integration_id = create(call_api, github_body(github))["id"]
+    set_at = utcnow() - age - timedelta(seconds=2)  # the status is read a moment later
+    if not due:
+        set_at += timedelta(seconds=4)
+    integration_store().update(integration_id, {"credentials_set_at": iso(set_at)})
+
+    status = call_api("GET", f"/integrations/{integration_id}/status").json()
+
+    assert (status["credentials_age_days"], status["rotation_due"]) == (days, due)
+    assert status["credentials_set_at"] == iso(set_at)[:19] + "Z"
+
+
+def test_new_credentials_restart_the_age_and_other_changes_do_not(call_api: ApiCaller, github: FakeGitHub) -> None:
+    created = create(call_api, github_body(github))
+    old = utcnow() - timedelta(days=120)
+    integration_store().update(created["id"], {"credentials_set_at": iso(old)})
+
+    # A rename keeps the age
+    assert call_api("PATCH", f"/integrations/{created['id']}", "team_a", {"name": "renamed"}).status == 200
+    status = call_api("GET", f"/integrations/{created['id']}/status").json()
+    assert (status["credentials_age_days"], status["rotation_due"]) == (120, True)
+
+    # A new token restarts it
+    github.token = "ghp_rotated_0123456789"
+    reply = call_api("PATCH", f"/integrations/{created['id']}", "team_a", {"config": {"token": github.token}})
+    assert reply.status == 200, reply.text
+    status = call_api("GET", f"/integrations/{created['id']}/status").json()
+    assert (status["credentials_age_days"], status["rotation_due"]) == (0, False)
+    assert utcnow() - parse_iso(status["credentials_set_at"]) < timedelta(minutes=1)
+
+
+def test_an_integration_made_before_the_age_was_kept_counts_from_its_creation(
+    call_api: ApiCaller, github: FakeGitHub
+) -> None:
+    created = create(call_api, github_body(github))
+    integration_store().update(created["id"], {}, remove=("credentials_set_at",))
+
+    status = call_api("GET", f"/integrations/{created['id']}/status").json()
+
+    assert status["credentials_set_at"] == created["created_at"]
 
 
 def test_status_reads_the_worker_fields_and_the_last_24_hours_of_events(

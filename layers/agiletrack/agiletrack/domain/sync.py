@@ -262,7 +262,8 @@ class SyncEngine:
                     progress,
                     page.progress,
                     records=len(page.records),
-                    backfill_since=ctx.backfill_since,
+                    # measured from the sync's first invocation, so a continuation's percentage does not jump
+                    backfill_since=progress.started_at - timedelta(days=self.backfill_days),
                     at=self.clock(),
                 )
                 if page.records:

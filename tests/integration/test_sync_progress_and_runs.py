@@ -164,6 +164,35 @@ def test_a_continuation_counts_on_from_the_progress_it_finds(
     assert seen == [expected(3, 72.5)]
 
 
+def test_a_first_sync_tried_again_after_a_failure_is_still_a_first_one(
+    aws: Any, call_api: ApiCaller, provider: FakeProvider, integration: Integration
+) -> None:
+    # Given a first sync that failed after two pages (the provider answered 500 to the third)
+    sync = engine(provider)
+    pages = {"n": 0}
+
+    def fail_after_two() -> int:
+        pages["n"] += 1
+        if pages["n"] == 2:
+            provider.fail_next(500)
+        return 300_000
+
+    failed = sync.run(SyncJob.new(integration.id, "created", NOW), owner="m1", attempt=1, remaining_ms=fail_after_two)
+    assert failed.outcome == "failed" and failed.pages == 2
+
+    # When it is tried again, it resumes from its cursor and still measures how far back it has come
+    seen: list[Any] = []
+
+    def after_each_page() -> int:
+        seen.append(progress_of(call_api, integration.id))
+        return 300_000
+
+    again = sync.run(SyncJob.new(integration.id, "created", NOW), owner="m1", attempt=2, remaining_ms=after_each_page)
+    assert again.outcome == "success" and again.pages == 2
+    # counted afresh for this attempt (page 1 of it is the sync's third), measured as a first sync
+    assert seen == [{**expected(3, 72.5), "pages": 1, "records": 10}]
+
+
 def test_a_later_sync_is_not_a_first_one_and_has_no_percentage(
     aws: Any, provider: FakeProvider, integration: Integration
 ) -> None:

@@ -238,7 +238,7 @@ class SyncEngine:
         generation = integration.generation
         state = self.integrations.sync_state(integration.id)
         cursor = _cursor(state) if int(state.get("generation") or 0) == generation else {}
-        progress = self._progress_at_start(job, state, cursor, started)
+        progress = self._progress_at_start(integration, job, state, started)
         ctx = PullContext(
             integration_id=integration.id,
             config=config,
@@ -405,16 +405,18 @@ class SyncEngine:
     # ------------------------------------------------------------ progress and runs
     @staticmethod
     def _progress_at_start(
-        job: SyncJob, state: Mapping[str, Any], cursor: Mapping[str, Any], started: datetime
+        integration: Integration, job: SyncJob, state: Mapping[str, Any], started: datetime
     ) -> SyncProgress:
-        """A continuation carries on the progress its sync stored; any other job starts a new one."""
+        """A continuation carries on the progress its sync stored; any other job starts a new one. A sync is a
+        first one until one succeeds (a new integration, a changed scope, a first sync tried again)."""
         stored = state.get("progress")
-        if job.reason == "continuation" and isinstance(stored, dict) and cursor:
+        if job.reason == "continuation" and isinstance(stored, dict):
             try:
                 return SyncProgress.model_validate(stored)
             except ValueError:
                 logger.warning("stored sync progress unreadable; counting afresh")
-        return SyncProgress(phase=None, pages=0, records=0, first_sync=not cursor, percent=None, started_at=started)
+        first = integration.last_success_at is None
+        return SyncProgress(phase=None, pages=0, records=0, first_sync=first, percent=None, started_at=started)
 
     def _keep_run(
         self, integration: Integration, job: SyncJob, owner: str, started: datetime, result: SyncOutcome

@@ -83,7 +83,8 @@ class SyncProgress(BaseModel):
     pages: int = Field(description="Pages pulled so far (over every invocation of this sync)")
     records: int = Field(description="Records pulled so far")
     first_sync: bool = Field(
-        description="The sync started with no cursor: it walks the history back to the backfill start"
+        description="No sync has succeeded yet (new integration or changed scope): it walks the history back to "
+        "the backfill start"
     )
     percent: float | None = Field(
         description="First sync only: how much of the time from the backfill start to the sync's start the current "

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from agiletrack.adapters.providers.base import PullProgress
+from agiletrack.domain.status import build_status
 from agiletrack.domain.sync import advance_progress
-from agiletrack.models.integrations import SyncProgress
+from agiletrack.models.integrations import Integration, LastSync, SyncProgress
 
 STARTED = datetime(2026, 12, 2, tzinfo=UTC)
 BACKFILL = STARTED - timedelta(days=100)
@@ -63,3 +64,37 @@ def test_a_later_sync_counts_pages_and_records_but_has_no_percentage() -> None:
     later = step(fresh(first_sync=False), PullProgress("pull_requests", oldest=STARTED - timedelta(hours=2)))
 
     assert (later.pages, later.records, later.percent) == (1, 50, None)
+
+
+# ---------------------------------------------------------------- what the status shows
+def _integration(status: str, *, generation: int = 2, succeeded: bool = False) -> Integration:
+    return Integration(
+        id="int_1",
+        team_id="team_1",
+        type="github",
+        name="x",
+        status=status,
+        config={},
+        secret_name="s",
+        created_at=STARTED - timedelta(days=1),
+        updated_at=STARTED,
+        generation=generation,
+        last_sync=LastSync(started_at=STARTED, outcome="running"),
+        last_success_at=STARTED - timedelta(hours=1) if succeeded else None,
+    )
+
+
+def test_the_status_shows_the_stored_progress_only_while_syncing_and_of_its_generation() -> None:
+    stored = step(fresh(), PullProgress("issues", newest=BACKFILL + timedelta(days=50)))
+    state = {"generation": 2, "progress": stored.model_dump(mode="json")}
+
+    assert build_status(_integration("syncing"), [], AT, state).progress == stored
+    assert build_status(_integration("active"), [], AT, state).progress is None
+    # a sync that has not stored a page yet (or only under an older scope) shows as started with nothing pulled
+    for not_yet in ({}, {"generation": 1, "progress": stored.model_dump(mode="json")}):
+        shown = build_status(_integration("syncing"), [], AT, not_yet).progress
+        assert shown == SyncProgress(
+            phase=None, pages=0, records=0, first_sync=True, percent=None, started_at=STARTED
+        ), not_yet
+    later = build_status(_integration("syncing", succeeded=True), [], AT, {}).progress
+    assert later is not None and later.first_sync is False

@@ -123,7 +123,8 @@ def _progress(integration: Integration, sync_state: Mapping[str, Any]) -> SyncPr
         except ValueError:
             pass
     started = integration.last_sync.started_at if integration.last_sync else integration.updated_at
-    return SyncProgress(phase=None, pages=0, records=0, first_sync=False, percent=None, started_at=started)
+    first = integration.last_success_at is None
+    return SyncProgress(phase=None, pages=0, records=0, first_sync=first, percent=None, started_at=started)
 
 
 def _hour_start(at: datetime) -> datetime:

@@ -63,8 +63,10 @@ def test_a_first_sync_shows_its_progress_then_its_run(
     assert all(p["percent"] is None or 0 <= p["percent"] <= 100 for p in measured)
     assert any(p["percent"] is not None and p["percent"] > 0 for p in measured), measured
 
-    # and the run is listed with what it received
-    (run,) = api.get(f"/integrations/{integration_id}/syncs").json()["items"]
+    # and the run is listed with what it received (written just after the status, so maybe a moment later)
+    (run,) = wait_for(
+        lambda: api.get(f"/integrations/{integration_id}/syncs").json()["items"], 10, "the run", local_stack.logs
+    )
     assert (run["outcome"], run["reason"]) == ("success", "created")
     assert run["records_written"] == 160 + 150 + 40
     assert run["bytes_received"] > 0 and run["peak_memory_mb"] > 0

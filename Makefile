@@ -9,11 +9,13 @@ export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 export POWERTOOLS_DEV ?= false
 
-.PHONY: help venv dev test lint format typecheck validate build pytest unit integration e2e bench clean test-data \
-	lock lock-check
+.PHONY: help venv dev demo test lint format typecheck validate build pytest unit integration e2e bench clean test-data \
+	lock lock-check web web-deps web-check browser browser-tests
 
 help:
 	@echo "make dev    - run the whole product locally (AWS emulator + local API)"
+	@echo "make demo   - the local stack with populated fake GitHub, Jira and Trello, and the dashboard's URL"
+	@echo "make web    - rebuild the dashboard (web/) into functions/api/static (commit the result)"
 	@echo "make test   - lint, type-check, validate and build the template, run every test"
 	@echo "make bench  - run the benchmarks and write docs/benchmarks.md"
 	@echo "make lock   - regenerate the layer's locked requirements from pyproject.toml"
@@ -39,6 +41,11 @@ venv: $(STAMP)
 
 dev: $(STAMP)
 	$(BIN)/python -m devstack
+
+# The local stack with the repository's fake providers seeded with months of activity, one integration of
+# each kind synced, a webhook now and then; prints the dashboard's URL and the team token. Ctrl-C stops it all.
+demo: $(STAMP)
+	$(BIN)/python -m devstack.demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -73,7 +80,41 @@ $(GITHUB_SCHEMA):
 
 test-data: $(GITHUB_SCHEMA)
 
-pytest: $(STAMP) test-data
+# npm itself, when missing (Debian's package; only as root where apt-get exists).
+NEED_NPM = @command -v npm >/dev/null || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+	apt-get update -qq && apt-get install -y -qq npm >/dev/null; } || \
+	{ echo "npm is needed to build the dashboard and for its browser tests: install npm"; exit 1; }
+
+# The dashboard (web/): its npm packages at the versions web/package-lock.json pins. Its build output,
+# functions/api/static, is committed (so `sam build` and `make dev` need no Node.js); web-check proves it is
+# what web/ builds today (docs/architecture.md, "The dashboard").
+WEB_DEPS := web/node_modules/.package-lock.json
+
+$(WEB_DEPS): web/package.json web/package-lock.json
+	$(NEED_NPM)
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+web-deps: $(WEB_DEPS)
+
+web: $(WEB_DEPS)
+	cd web && npm run --silent build
+
+web-check: $(WEB_DEPS)
+	@rm -rf .local/web-check
+	cd web && WEB_OUT_DIR=../.local/web-check npm run --silent build >/dev/null
+	@diff -r functions/api/static .local/web-check >/dev/null || \
+		{ diff -r functions/api/static .local/web-check | head -20; \
+		  echo "functions/api/static is not what web/ builds: run make web and commit it"; exit 1; }
+
+# Debian's Chromium and ChromeDriver for the browser tests (Playwright drives /usr/bin/chromium).
+browser:
+	@test -x /usr/bin/chromium || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; } || \
+		{ echo "the browser tests need Debian's chromium and chromium-driver: apt-get install chromium chromium-driver"; \
+		  exit 1; }
+
+pytest: $(STAMP) test-data web-deps browser
 	$(BIN)/pytest
 
 unit: $(STAMP) test-data
@@ -84,6 +125,9 @@ integration: $(STAMP) test-data
 
 e2e: $(STAMP)
 	$(BIN)/pytest tests/e2e
+
+browser-tests: $(STAMP) web-deps browser
+	$(BIN)/pytest tests/browser
 
 # Regenerate the lock from pyproject.toml (kept pins stay unless pyproject's ranges exclude them;
 # `make lock UPGRADE=1` moves every pin to the newest allowed release). Resolving needs PyPI.
@@ -98,9 +142,9 @@ lock-check: $(STAMP)
 	if ! diff -u $(LOCK) "$$tmp/requirements.txt"; then \
 		echo "$(LOCK) does not match pyproject.toml: run make lock and commit it"; exit 1; fi
 
-test: lock-check lint typecheck validate build pytest
+test: lock-check lint typecheck validate web-check build pytest
 
-bench: $(STAMP)
+bench: $(STAMP) browser
 	$(BIN)/python -m benchmarks
 
 clean:

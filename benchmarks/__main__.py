@@ -21,17 +21,19 @@ RUN = LOG_DIR / "run.json"
 
 
 def _runners() -> dict[str, Callable[[], dict[str, Any]]]:
-    from benchmarks import github_sync, scheduler, webhooks
+    from benchmarks import dashboard, github_sync, scheduler, trello_sync, webhooks
 
     return {
         "github_sync": github_sync.run_timed,
         "github_sync_memory": github_sync.run_memory,
         "webhooks": webhooks.run,
         "scheduler": scheduler.run,
+        "trello_sync": trello_sync.run,
+        "dashboard": dashboard.run,
     }
 
 
-ORDER = ("github_sync", "github_sync_memory", "webhooks", "scheduler")
+ORDER = ("github_sync", "github_sync_memory", "webhooks", "scheduler", "trello_sync", "dashboard")
 
 
 def run_one(name: str, out: Path) -> int:

@@ -54,7 +54,7 @@ def test_teams_me_with_the_demo_token(local_stack: Any) -> None:
 
 
 def test_unknown_route_is_404(local_stack: Any) -> None:
-    response = httpx.get(local_stack.api_url + "/", timeout=30)
+    response = httpx.post(local_stack.api_url + "/", timeout=30)  # only GET / is routed (the dashboard)
     assert response.status_code == 404
     assert response.json() == {"message": "Not Found"}
 

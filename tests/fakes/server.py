@@ -29,7 +29,8 @@ class FakeServer:
         """Bytes of every answer's body so far (what a client's byte count must add up to)."""
 
     def respond(self, path: str, headers: Mapping[str, str]) -> tuple[int, Any, Mapping[str, str]]:
-        """(status, body, extra headers) for ``GET path``; a ``str`` body is sent as text, anything else as JSON."""
+        """(status, body, extra headers) for ``GET path``; a ``str`` body is sent as text, ``bytes`` as JSON already
+        serialized, anything else as JSON."""
         raise NotImplementedError
 
     def respond_post(self, path: str, headers: Mapping[str, str], body: bytes) -> tuple[int, Any, Mapping[str, str]]:
@@ -60,7 +61,8 @@ class FakeServer:
 
             def _send(self, status: int, body: Any, extra: Mapping[str, str]) -> None:
                 is_text = isinstance(body, str)
-                data = body.encode() if is_text else json.dumps(body).encode()
+                # bytes: JSON already serialized
+                data = body if isinstance(body, bytes) else body.encode() if is_text else json.dumps(body).encode()
                 self.send_response(status)
                 self.send_header("content-type", "text/plain; charset=utf-8" if is_text else "application/json")
                 self.send_header("content-length", str(len(data)))

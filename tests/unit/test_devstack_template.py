@@ -293,6 +293,8 @@ def test_functions_lists_handlers_timeouts_and_events(template: dict) -> None:
         ("GET", "/health", None),
         ("GET", "/openapi.json", None),
         ("GET", "/docs", None),
+        ("GET", "/", None),
+        ("GET", "/assets/{name}", None),
         ("ANY", "/{proxy+}", "TeamTokenAuthorizer"),
     }
     assert specs["AuthorizerFunction"].timeout == 5
@@ -356,5 +358,8 @@ def test_template_routes_match_like_api_gateway(template, method, path, route_ke
     assert found == params
 
 
-def test_root_path_has_no_route(template: dict) -> None:
-    assert match_route(http_api(template).routes, "GET", "/") is None
+def test_root_path_is_the_dashboard_for_get_only(template: dict) -> None:
+    """``/{proxy+}`` needs a non-empty path, so the root is routed only by the dashboard's ``GET /``."""
+    matched = match_route(http_api(template).routes, "GET", "/")
+    assert matched is not None and matched[0].route_key == "GET /" and matched[0].authorizer is None
+    assert match_route(http_api(template).routes, "POST", "/") is None

@@ -34,3 +34,20 @@ def test_jira_is_registered_with_its_record_kinds_read_whole() -> None:
     assert adapter.signs_webhooks_with_generated_secret is True
     assert set(JiraAdapter.snapshot_kinds) == {"jira_issue", "jira_status", "jira_sprint", "jira_board"}
     assert set(JiraAdapter.snapshot_kinds) <= set(record_types())
+
+
+def test_trello_is_registered_with_every_kind_read_whole_and_signs_with_its_api_secret() -> None:
+    from agiletrack.adapters.providers.trello.adapter import TrelloAdapter
+
+    adapter = adapter_for("trello")
+
+    assert isinstance(adapter, TrelloAdapter)
+    assert adapter.credential_fields == ("api_key", "api_token", "api_secret")
+    assert adapter.signs_webhooks_with_generated_secret is False
+    assert set(TrelloAdapter.snapshot_kinds) == {
+        "trello_action",
+        "trello_card",
+        "trello_list",
+        "trello_label",
+        "trello_member",
+    }

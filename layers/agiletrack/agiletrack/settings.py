@@ -23,7 +23,6 @@ class Settings(BaseModel):
     blob_bucket: str = "agiletrack-local-blobs"
     secrets_prefix: str = "agiletrack/local/"
     backfill_days: int = Field(default=365, ge=1, le=3650)
-    trello_api_url: str = "https://api.trello.com"
     secret_cache_seconds: int = Field(default=60, ge=0, le=60)
     """How long a read secret is reused; at most 60 s, so a rotated one stops working within a minute."""
     http_timeout_seconds: float = Field(default=10.0, gt=0)

@@ -1,1 +1,1 @@
-"""Trello: credential validation and webhook signatures (the pull arrives with its own issue)."""
+"""Trello: validation, the pull, webhooks and the metrics of one board (see ``adapter.py``)."""

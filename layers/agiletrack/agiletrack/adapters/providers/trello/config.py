@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from agiletrack.models.integrations import NonEmpty
+
+DEFAULT_API_URL = "https://api.trello.com"
+API_URL_ENV = "TRELLO_API_URL"
+
+
+def api_root(environ: dict[str, str] | None = None) -> str:
+    """The Trello API root: ``TRELLO_API_URL`` (the local stack points it at a fake) or Trello's own, read on
+    every call so a test or the local stack can change it."""
+    value = (os.environ if environ is None else environ).get(API_URL_ENV, "").strip()
+    return (value or DEFAULT_API_URL).rstrip("/")
+
 
 _TRELLO_ID = re.compile(r"^[0-9a-fA-F]{24}$")
 

@@ -2,7 +2,8 @@
 
 ``action_record`` is total: any JSON value goes in; a record comes out, or None when the action has no id, no
 type or no readable date. Only text-free facts are read: a comment's ``data.text`` (and its copy under
-``display``) is never touched.
+``display``) is never touched. ``card_record``, ``list_record``, ``label_record`` and ``member_record`` read the
+board's nested resources the same way (None for an entry without an id).
 """
 
 from __future__ import annotations
@@ -11,7 +12,14 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from agiletrack.adapters.providers.trello.records import TrelloAction
+from agiletrack.adapters.providers.trello.records import (
+    TrelloAction,
+    TrelloCard,
+    TrelloLabel,
+    TrelloList,
+    TrelloMember,
+    card_created_at,
+)
 from agiletrack.models.common import as_utc
 
 
@@ -90,4 +98,72 @@ def action_record(raw: Any) -> TrelloAction | None:
         closed=_archive_change(data) if action_type == "updateCard" else None,
         label_id=_id_of(data, "label"),
         other_board_id=_id_of(data, "boardSource") or _id_of(data, "boardTarget"),
+    )
+
+
+# ---------------------------------------------------------------- current-state records
+def _closed(raw: Mapping[str, Any]) -> bool:
+    return raw.get("closed") is True
+
+
+def card_record(
+    raw: Any, observed_at: datetime, *, board_id: str | None = None, created: datetime | None = None
+) -> TrelloCard | None:
+    """A card of ``GET /1/boards/{id}?cards=all`` (``id, idList, closed, idLabels, name, dateLastActivity``).
+
+    ``updated_at`` is the card's ``dateLastActivity`` (Trello moves it on every change of the card), else
+    ``observed_at``: an unchanged card pulled again is the same record, which the store does not rewrite.
+    ``created_at`` is ``created`` (its ``createCard`` action's date, when known), else its id's time."""
+    if not isinstance(raw, Mapping):
+        return None
+    card_id = _text(raw.get("id"))
+    if card_id is None:
+        return None
+    labels = raw.get("idLabels")
+    return TrelloCard(
+        id=card_id,
+        updated_at=parse_time(raw.get("dateLastActivity")) or observed_at,
+        name=_text(raw.get("name")) or "",
+        board_id=_text(raw.get("idBoard")) or board_id,
+        list_id=_text(raw.get("idList")),
+        closed=_closed(raw),
+        label_ids=sorted(str(label) for label in labels if isinstance(label, str)) if isinstance(labels, list) else [],
+        created_at=card_created_at(card_id, created),
+    )
+
+
+def list_record(raw: Any, observed_at: datetime, *, board_id: str | None = None) -> TrelloList | None:
+    if not isinstance(raw, Mapping) or _text(raw.get("id")) is None:
+        return None
+    position = raw.get("pos")
+    return TrelloList(
+        id=str(raw["id"]),
+        updated_at=observed_at,
+        name=_text(raw.get("name")) or "",
+        position=float(position) if isinstance(position, int | float) and not isinstance(position, bool) else 0.0,
+        closed=_closed(raw),
+        board_id=_text(raw.get("idBoard")) or board_id,
+    )
+
+
+def label_record(raw: Any, observed_at: datetime, *, board_id: str | None = None) -> TrelloLabel | None:
+    if not isinstance(raw, Mapping) or _text(raw.get("id")) is None:
+        return None
+    return TrelloLabel(
+        id=str(raw["id"]),
+        updated_at=observed_at,
+        name=raw.get("name") if isinstance(raw.get("name"), str) else "",
+        color=_text(raw.get("color")),
+        board_id=_text(raw.get("idBoard")) or board_id,
+    )
+
+
+def member_record(raw: Any, observed_at: datetime) -> TrelloMember | None:
+    if not isinstance(raw, Mapping) or _text(raw.get("id")) is None:
+        return None
+    return TrelloMember(
+        id=str(raw["id"]),
+        updated_at=observed_at,
+        full_name=_text(raw.get("fullName")) or "",
+        username=_text(raw.get("username")) or "",
     )

@@ -21,7 +21,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import ClassVar
 
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 from agiletrack.models.common import UtcDatetime
 from agiletrack.models.records import Record
@@ -89,6 +89,17 @@ class TrelloCard(Record):
     label_ids: list[str] = Field(default_factory=list)
     created_at: UtcDatetime | None = None
     """``card_created_at``: its ``createCard`` action's date, else its id's time."""
+    _label_change: tuple[str, bool] | None = PrivateAttr(default=None)
+    """Set on a webhook's card by ``addLabelToCard`` (label, True) or ``removeLabelFromCard`` (label, False): the
+    merge applies it to the stored labels. Never stored."""
+
+    def with_label_change(self, label_id: str, added: bool) -> TrelloCard:
+        self._label_change = (label_id, added)
+        return self
+
+    @property
+    def label_change(self) -> tuple[str, bool] | None:
+        return self._label_change
 
 
 class TrelloList(Record):

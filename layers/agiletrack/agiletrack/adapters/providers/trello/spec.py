@@ -1,8 +1,4 @@
-"""What shared code needs to know about Trello (light: config model and record types only).
-
-Trello has no adapter yet: integrations can be created (credentials are validated), and syncing, webhooks and
-metrics answer ``UnsupportedProvider`` until it arrives.
-"""
+"""What shared code needs to know about Trello (light: config model and record types only)."""
 
 from __future__ import annotations
 
@@ -28,6 +24,7 @@ SPEC = ProviderSpec(
     record_types=TRELLO_RECORD_TYPES,
     generates_webhook_secret=False,  # Trello signs with the application's api_secret
     signature_headers=("x-trello-webhook",),
+    adapter="agiletrack.adapters.providers.trello.adapter:TrelloAdapter",
     validator="agiletrack.adapters.providers.trello.validate:make_validator",
     metrics_model="agiletrack.adapters.providers.trello.documents:TrelloMetrics",
     series_model="agiletrack.adapters.providers.trello.documents:TrelloSeries",

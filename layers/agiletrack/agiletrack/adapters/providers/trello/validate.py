@@ -23,10 +23,9 @@ from pydantic import BaseModel
 
 from agiletrack.adapters.providers.base import ValidationInfo
 from agiletrack.adapters.providers.http import ProviderHttp
-from agiletrack.adapters.providers.trello.config import TrelloConfig
+from agiletrack.adapters.providers.trello.config import DEFAULT_API_URL, TrelloConfig, api_root
 from agiletrack.errors import AuthError, ProviderError, ProviderRefused
 from agiletrack.models.integrations import MASK
-from agiletrack.settings import get_settings
 
 CREDENTIAL_PARAMS = ("key", "token")
 
@@ -58,7 +57,7 @@ class TrelloValidator:
 
     def __init__(
         self,
-        api_root: str = "https://api.trello.com",
+        api_root: str = DEFAULT_API_URL,
         *,
         timeout: float = 10.0,
         transient_retries: int = 1,
@@ -167,4 +166,4 @@ def _json_list(response: httpx.Response, what: str) -> list[dict[str, Any]]:
 
 def make_validator(timeout: float) -> TrelloValidator:
     """The validator the integration service uses (``ProviderSpec.validator``), against the configured API root."""
-    return TrelloValidator(get_settings().trello_api_url, timeout=timeout)
+    return TrelloValidator(api_root(), timeout=timeout)

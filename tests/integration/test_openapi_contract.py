@@ -5,6 +5,8 @@ from our own origin."""
 
 from __future__ import annotations
 
+import base64
+import gzip
 import json
 import re
 from collections.abc import Iterator
@@ -12,6 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from agiletrack.adapters.providers.registry import PROVIDER_NAMES
 from agiletrack.http.responses import ErrorResponse, GatewayError
@@ -21,7 +24,7 @@ from devstack.template import Resources, load_template
 from tests.fakes import trello_payloads as tp
 from tests.fakes.github import FakeGitHub
 from tests.fakes.jira import FakeJira
-from tests.integration.conftest import ApiCaller
+from tests.integration.conftest import ApiCaller, api_event, api_module
 from tests.integration.test_sync_worker import receive_job, run_sync_worker
 from tests.unit import test_trello_metrics as trello_case
 
@@ -255,6 +258,19 @@ def test_docs_serves_swagger_ui_from_our_own_origin_without_a_token(call_api: Ap
     # nothing is loaded from anywhere else: no external script, style sheet or image
     assert not re.findall(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", page)
     assert "/integrations/{integration_id}/syncs" in page  # it shows our document
+
+
+def test_docs_is_gzipped_for_a_client_that_accepts_it(call_api: ApiCaller, lambda_context: LambdaContext) -> None:
+    plain = call_api("GET", "/docs", None)
+    event = api_event("GET", "/docs", None, headers={"accept-encoding": "gzip"})
+
+    answer = api_module().handler(event, lambda_context)
+
+    assert answer["statusCode"] == 200 and answer["isBase64Encoded"] is True
+    assert answer["headers"]["Content-Encoding"] == "gzip"
+    packed = base64.b64decode(answer["body"])
+    assert gzip.decompress(packed).decode() == plain.text
+    assert len(packed) < len(plain.text) / 3
 
 
 def test_the_swagger_ui_document_is_the_served_one(call_api: ApiCaller, document: dict[str, Any]) -> None:

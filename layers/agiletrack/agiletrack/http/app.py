@@ -61,8 +61,9 @@ def build_app() -> APIGatewayHttpResolver:
         return {"status": "ok"}
 
     # Swagger UI with its script and style sheet inlined from Powertools' bundled copies (no
-    # swagger_base_url): nothing is loaded from another origin.
-    app.enable_swagger(path=DOCS_PATH, **_document_fields())
+    # swagger_base_url): nothing is loaded from another origin. The page is 1.8 MB: gzipped when the client
+    # accepts it (about a quarter of that).
+    app.enable_swagger(path=DOCS_PATH, compress=True, **_document_fields())
 
     @app.get("/openapi.json", summary="This OpenAPI document", tags=["meta"], include_in_schema=False)
     def openapi() -> Response[str]:

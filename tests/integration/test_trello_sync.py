@@ -334,3 +334,23 @@ def test_the_key_and_token_never_reach_a_log(trello: FakeTrello, caplog: pytest.
     text = "\n".join(r.getMessage() for r in caplog.records)
     assert "/1/boards/" in text  # httpx logged the requests...
     assert trello.api_token not in text and trello.api_key not in text  # ...without the credentials
+
+
+def test_each_page_says_its_phase_and_the_actions_say_how_far_back_they_have_reached(
+    trello: FakeTrello, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 250 actions, 100 a page, newest first: three action pages, then the board snapshot.
+    monkeypatch.setattr(trello_pull, "ACTION_PAGE", 100)
+    trello.generate(cards=20, actions=250)
+
+    pages = list(adapter(trello).pull(context(trello)))
+
+    progress = [page.progress for page in pages]
+    assert [p.phase if p else None for p in progress] == ["actions", "actions", "actions", "snapshot"]
+    oldest_so_far: list[datetime] = []
+    for page, p in zip(pages[:3], progress[:3], strict=True):
+        dates = [r.date for r in page.records if isinstance(r, TrelloAction)]
+        assert p is not None and p.oldest == min(dates) and p.newest is None
+        oldest_so_far.append(min(dates))
+    assert oldest_so_far == sorted(oldest_so_far, reverse=True)  # each page reaches further back
+    assert progress[3] is not None and progress[3].oldest is None and progress[3].newest is None

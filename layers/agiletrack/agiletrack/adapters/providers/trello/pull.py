@@ -35,7 +35,7 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, Field
 
-from agiletrack.adapters.providers.base import PullContext, PullPage
+from agiletrack.adapters.providers.base import PullContext, PullPage, PullProgress
 from agiletrack.adapters.providers.trello.client import TrelloClient
 from agiletrack.adapters.providers.trello.config import TrelloConfig
 from agiletrack.adapters.providers.trello.normalize import (
@@ -127,16 +127,22 @@ class TrelloPull:
     def board_path(self) -> str:
         return f"/1/boards/{quote(self.config.board_id, safe='')}"
 
-    def _page(self, records: list[Record], *, done: bool = False) -> PullPage:
+    def _page(self, records: list[Record], progress: PullProgress, *, done: bool = False) -> PullPage:
         state = {"board_id": self.cursor.board_id} if done and self.cursor.board_id else None
-        return PullPage(records=records, cursor=self.cursor.model_dump(mode="json"), done=done, provider_state=state)
+        return PullPage(
+            records=records,
+            cursor=self.cursor.model_dump(mode="json"),
+            done=done,
+            provider_state=state,
+            progress=progress,
+        )
 
     def pages(self) -> Iterator[PullPage]:
         if self.cursor.phase == "actions":
             yield from self._actions()
         records = self._snapshot()
         self.cursor.phase = "actions"
-        yield self._page(records, done=True)
+        yield self._page(records, PullProgress(phase="snapshot"), done=True)
 
     # ------------------------------------------------------------ actions
     def _actions(self) -> Iterator[PullPage]:
@@ -167,16 +173,19 @@ class TrelloPull:
                     gone[tombstone.id] = tombstone
             records.extend(gone.values())
             ids = [str(a["id"]) for a in raw_actions if isinstance(a.get("id"), str)]
+            # Actions come newest first: the page's oldest action is how far back the run has reached.
+            dates = [r.date for r in records if isinstance(r, TrelloAction)]
+            progress = PullProgress(phase="actions", oldest=min(dates) if dates else None)
             if ids and cur.newest is None:
                 cur.newest = ids[0]
             if len(raw_actions) >= ACTION_PAGE and ids:
                 cur.before = ids[-1]
-                yield self._page(records)
+                yield self._page(records, progress)
                 continue
             cur.mark = cur.newest or cur.mark
             cur.newest = cur.before = None
             cur.phase = "snapshot"  # stored with this page: a run resumed from it goes on with the snapshot
-            yield self._page(records)
+            yield self._page(records, progress)
             return
 
     def _consequence(self, action: TrelloAction) -> TrelloCard | None:

@@ -3,6 +3,7 @@
 - The window is ``[since, until)``; by default the 30 days that end now.
 - Only records changed since ``since`` are read (a Query on the ``by_updated`` index), except for the
   kinds an adapter measures as a snapshot of now (``snapshot_kinds``), which are read whole.
+- The document carries the adapter's ``metrics`` and ``series`` (weekly series for charts), computed in one call.
 - A computed document is cached in the metrics table with the integration's ``data_changed_at``; it
   is served again until the records change. The default window moves with the clock, so its cached
   document is reused only while nothing changed and for at most ``DEFAULT_WINDOW_REUSE``.
@@ -134,13 +135,14 @@ class MetricsService:
                 records[kind] = [r for r in self.records.updated_since(integration.id, kind, since) if not r.deleted]
             # The public config (no credentials) is all a calculator needs: branch, workflow lists, board.
             config = adapter.config_model.model_construct(**integration.config)
-            metrics = adapter.compute_metrics(records, window.since, window.until, now, config, params)
+            measured = adapter.compute_metrics(records, window.since, window.until, now, config, params)
         return {
             "integration_id": integration.id,
             "type": integration.type,
             "window": {"since": iso_short(window.since), "until": iso_short(window.until)},
             "generated_at": iso_short(now),
-            "metrics": metrics,
+            "metrics": measured.metrics,
+            "series": measured.series,
         }
 
     def refresh_default(self, integration: Integration) -> None:

@@ -34,6 +34,10 @@ LATEST = datetime(9999, 1, 1, tzinfo=UTC)
 """Window ends outside ``[EARLIEST, LATEST]`` are refused: the calculators step days and weeks past the
 ends, which near year 1 or 9999 leaves the range of dates."""
 NEVER_CHANGED = "never"
+DOCUMENT_FORMAT = "series1"
+"""The shape of the document, part of every cached version: a document cached by code that built another shape
+(before ``series``) does not match and is computed again, rather than served without ``series`` until the records
+change."""
 
 
 def _parse_bound(name: str, value: str | None) -> datetime | None:
@@ -110,7 +114,8 @@ class MetricsService:
         now = self.clock()
         window, is_default = parse_window(since, until, now)
         extra = {k: v for k, v in sorted((params or {}).items()) if v not in (None, "")}
-        version = iso(integration.data_changed_at) if integration.data_changed_at else NEVER_CHANGED
+        changed = iso(integration.data_changed_at) if integration.data_changed_at else NEVER_CHANGED
+        version = f"{DOCUMENT_FORMAT}|{changed}"
         key = self._key(window, is_default, extra)
         cached = self.cache.get(integration.id, key)
         if cached is not None:

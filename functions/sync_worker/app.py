@@ -56,6 +56,7 @@ def handle_job(record: SQSRecord, context: LambdaContext) -> dict[str, Any]:
             "records_written": outcome.records_written,
             "api_calls": outcome.api_calls,
             "pages": outcome.pages,
+            "bytes_received": outcome.bytes_received,
         },
     )
     if outcome.retry.action == "retry":

@@ -25,6 +25,16 @@ def test_health_needs_no_token(local_stack: Any) -> None:
     assert response.json() == {"status": "ok"}
 
 
+def test_docs_and_the_openapi_document_need_no_token(local_stack: Any) -> None:
+    docs = _get(local_stack, "/docs")
+    assert docs.status_code == 200, local_stack.logs()
+    assert docs.headers["content-type"].startswith("text/html")
+    assert "SwaggerUIBundle(" in docs.text
+    document = _get(local_stack, "/openapi.json")
+    assert document.status_code == 200
+    assert "security" not in document.json()["paths"]["/health"]["get"]
+
+
 def test_teams_me_without_a_token_is_401(local_stack: Any) -> None:
     response = _get(local_stack, "/teams/me")
     assert response.status_code == 401

@@ -309,6 +309,8 @@ class FakeGitHub:
         self.objects: dict[str, FakeCommit] = {}
         self.issues: dict[int, FakeIssue] = {}
         self.calls = Calls()
+        self.body_bytes_sent = 0
+        """Bytes of every answer's body so far (what a client's byte count must add up to)."""
         self.rate_limit = 5000
         self.rate_remaining = 5000
         self.rate_reset_at = self.now + timedelta(hours=1)
@@ -1061,6 +1063,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(key, value)
         self.end_headers()
         self.wfile.write(data)
+        self.github.body_bytes_sent += len(data)
 
     def _pause(self) -> None:
         if self.github.latency_ms:

@@ -21,6 +21,7 @@ from agiletrack.adapters.providers.base import (
     Measured,
     PullContext,
     PullPage,
+    PullProgress,
     ValidationInfo,
     WebhookDelivery,
     WebhookResult,
@@ -143,17 +144,19 @@ class TestAdapter:
             while True:
                 answer = http.get("/items", params={"since": since, "after": after, "limit": self.page_size})
                 body = answer.json()
-                records = [
+                records: list[Record] = [
                     TestItem(id=it["id"], updated_at=parse_iso(it["updated_at"]), value=it["value"])
                     for it in body["items"]
                 ]
                 for record in records:
                     high = max(high, iso(record.updated_at))
+                # Items are read oldest first: the newest one read is how far forward the pull has come.
+                progress = PullProgress("items", newest=parse_iso(high))
                 if body["next"] is None:
-                    yield PullPage(records, {"since": high, "after": "", "high": high}, done=True)
+                    yield PullPage(records, {"since": high, "after": "", "high": high}, done=True, progress=progress)
                     return
                 after = body["next"]
-                yield PullPage(records, {"since": since, "after": after, "high": high})
+                yield PullPage(records, {"since": since, "after": after, "high": high}, progress=progress)
 
     def delivery_id(self, delivery: WebhookDelivery) -> str | None:
         return delivery.headers.get("x-test-delivery")

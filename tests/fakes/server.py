@@ -25,6 +25,8 @@ class FakeServer:
 
     def __init__(self) -> None:
         self.server: ThreadingHTTPServer | None = None
+        self.body_bytes_sent = 0
+        """Bytes of every answer's body so far (what a client's byte count must add up to)."""
 
     def respond(self, path: str, headers: Mapping[str, str]) -> tuple[int, Any, Mapping[str, str]]:
         """(status, body, extra headers) for ``GET path``; a ``str`` body is sent as text, ``bytes`` as JSON already
@@ -75,6 +77,7 @@ class FakeServer:
                     self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(data)
+                fake.body_bytes_sent += len(data)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         context = self.tls_context()

@@ -294,9 +294,24 @@ class FakeApi:
     url: str = ""
     routes: dict[tuple[str, str], tuple[int, Any]] = field(default_factory=dict)
     requests: list[Recorded] = field(default_factory=list)
+    sequences: dict[tuple[str, str], list[tuple[int, Any]]] = field(default_factory=dict)
 
     def on(self, method: str, path: str, status: int, body: Any = None) -> None:
         self.routes[(method, path)] = (status, body)
+
+    def on_each(self, method: str, path: str, answers: list[tuple[int, Any]]) -> None:
+        """Answer these in turn, the last one again once they are used up."""
+        self.sequences[(method, path)] = list(answers)
+        self.routes[(method, path)] = answers[-1]
+
+    def answer(self, method: str, path: str, url_path: str) -> tuple[int, Any]:
+        for key in ((method, path), (method, url_path)):
+            queued = self.sequences.get(key)
+            if queued:
+                return queued.pop(0)
+            if key in self.routes:
+                return self.routes[key]
+        return 404, {"error": {"code": "not_found", "message": "No such route."}}
 
 
 def _handler(api: FakeApi) -> type[BaseHTTPRequestHandler]:
@@ -314,10 +329,7 @@ def _handler(api: FakeApi) -> type[BaseHTTPRequestHandler]:
                     json.loads(raw) if raw else None,
                 )
             )
-            not_found = (404, {"error": {"code": "not_found", "message": "No such route."}})
-            status, body = api.routes.get((self.command, self.path)) or api.routes.get(
-                (self.command, url.path), not_found
-            )
+            status, body = api.answer(self.command, self.path, url.path)
             payload = b"" if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
@@ -643,3 +655,152 @@ def test_every_command_has_help(argv: list[str], capsys: pytest.CaptureFixture[s
 
     assert exit_.value.code == 0
     assert capsys.readouterr().out.startswith(f"usage: agiletrack {' '.join(argv)}".rstrip())
+
+
+# ------------------------------------------------------------------ sync --wait and syncs
+
+
+def _status(state: str, *, started: str | None, outcome: str | None, progress: Any = None) -> dict[str, Any]:
+    last = None if started is None else {"started_at": started, "outcome": outcome, "records": 40, "api_calls": 4}
+    if last is not None and outcome not in ("running", "partial"):
+        last |= {"finished_at": started, "duration_ms": 1234}
+    return {"status": state, "last_sync": last, "progress": progress, "last_error": None}
+
+
+def _progress(pages: int, percent: float | None, phase: str = "pull_requests") -> dict[str, Any]:
+    return {
+        "phase": phase,
+        "pages": pages,
+        "records": pages * 50,
+        "first_sync": percent is not None,
+        "percent": percent,
+    }
+
+
+def test_sync_wait_draws_the_progress_until_the_sync_ends(api: FakeApi, capsys: pytest.CaptureFixture[str]) -> None:
+    iid = str(VIEW["id"])
+    before = _status("pending", started=None, outcome=None)
+    api.on("POST", f"/integrations/{iid}/sync", 202, {"queued": True, "coalesced": False})
+    api.on_each(
+        "GET",
+        f"/integrations/{iid}/status",
+        [
+            (200, before),  # read before the trigger
+            (200, before),  # queued, not started yet
+            (200, _status("syncing", started="2026-12-02T00:00:00Z", outcome="running")),
+            (200, _status("syncing", started="2026-12-02T00:00:00Z", outcome="running", progress=_progress(1, 22.5))),
+            (200, _status("syncing", started="2026-12-02T00:00:00Z", outcome="running", progress=_progress(1, 22.5))),
+            (200, _status("syncing", started="2026-12-02T00:00:00Z", outcome="running", progress=_progress(2, 100.0))),
+            (
+                200,
+                _status(
+                    "syncing", started="2026-12-02T00:00:00Z", outcome="running", progress=_progress(3, None, "commits")
+                ),
+            ),
+            (200, _status("active", started="2026-12-02T00:00:00Z", outcome="success")),
+        ],
+    )
+
+    code, out, err = run(capsys, "integrations", "sync", iid, "--wait", "--interval", "0")
+
+    assert (code, err) == (0, "")
+    assert out.splitlines() == [
+        f"Sync of {iid} queued.",
+        "[" + " " * 30 + "]  starting",
+        "[#######" + "." * 23 + "]  22.5%  pull_requests  page 1  50 records",  # 30 * 22.5% = 6.75: 7 filled
+        "[" + "#" * 30 + "] 100.0%  pull_requests  page 2  100 records",
+        "[" + "~" * 30 + "]  commits  page 3  150 records",  # a later phase with no time to measure
+        f"Sync of {iid} done: 40 records written, 4 API calls, 1234 ms.",
+    ]
+    assert [(r.method, r.path) for r in api.requests][:2] == [
+        ("GET", f"/integrations/{iid}/status"),
+        ("POST", f"/integrations/{iid}/sync"),
+    ]
+
+
+def test_sync_wait_exits_1_with_the_reason_when_the_sync_fails(
+    api: FakeApi, capsys: pytest.CaptureFixture[str]
+) -> None:
+    iid = str(VIEW["id"])
+    before = _status("active", started="2026-12-01T00:00:00Z", outcome="success")
+    failed = _status("active", started="2026-12-02T00:00:00Z", outcome="failed")
+    failed["last_error"] = {"kind": "other", "message": "GitHub answered 500."}
+    api.on("POST", f"/integrations/{iid}/sync", 202, {"queued": True, "coalesced": False})
+    api.on_each("GET", f"/integrations/{iid}/status", [(200, before), (200, before), (200, failed)])
+
+    code, out, err = run(capsys, "integrations", "sync", iid, "--wait", "--interval", "0")
+
+    assert code == 1
+    assert "The sync ended failed: GitHub answered 500." in err
+    assert out.splitlines() == [f"Sync of {iid} queued."]
+
+
+def test_sync_wait_gives_up_after_its_timeout(api: FakeApi, capsys: pytest.CaptureFixture[str]) -> None:
+    iid = str(VIEW["id"])
+    api.on("POST", f"/integrations/{iid}/sync", 202, {"queued": True, "coalesced": True})
+    api.on("GET", f"/integrations/{iid}/status", 200, _status("pending", started=None, outcome=None))
+
+    code, _, err = run(capsys, "integrations", "sync", iid, "--wait", "--interval", "0", "--timeout", "0")
+
+    assert code == 1
+    assert "has not ended after 0 s" in err
+
+
+def test_syncs_lists_the_runs_as_a_table(api: FakeApi, capsys: pytest.CaptureFixture[str]) -> None:
+    iid = str(VIEW["id"])
+    runs = [
+        {
+            "started_at": "2026-12-02T01:00:00Z",
+            "finished_at": "2026-12-02T01:00:02Z",
+            "outcome": "failed",
+            "reason": "manual",
+            "records_written": 0,
+            "records_pulled": 0,
+            "pages": 0,
+            "api_calls": 1,
+            "bytes_received": 52,
+            "duration_ms": 2000,
+            "peak_memory_mb": 91.0,
+            "error": "The provider refused the credentials (401).",
+        },
+        {
+            "started_at": "2026-12-02T00:00:00Z",
+            "finished_at": "2026-12-02T00:00:09Z",
+            "outcome": "success",
+            "reason": "created",
+            "records_written": 105,
+            "records_pulled": 105,
+            "pages": 3,
+            "api_calls": 3,
+            "bytes_received": 39004,
+            "duration_ms": 9000,
+            "peak_memory_mb": 87.5,
+            "error": None,
+        },
+    ]
+    api.on("GET", f"/integrations/{iid}/syncs?limit=5", 200, {"items": runs, "next_token": None})
+
+    code, out, _ = run(capsys, "integrations", "syncs", iid, "--limit", "5")
+
+    assert code == 0
+    header, _rule, first, second = out.splitlines()
+    assert header.split() == [
+        "started_at", "outcome", "reason", "records", "pages", "api_calls", "bytes", "duration_ms", "memory_mb", "error"
+    ]  # fmt: skip
+    assert first.split()[:9] == ["2026-12-02T01:00:00Z", "failed", "manual", "0", "0", "1", "52", "2000", "91.0"]
+    assert first.endswith("The provider refused the credentials (401).")
+    assert second.split() == [
+        "2026-12-02T00:00:00Z",
+        "success",
+        "created",
+        "105",
+        "3",
+        "3",
+        "39004",
+        "9000",
+        "87.5",
+        "-",
+    ]
+
+    code, out, _ = run(capsys, "integrations", "syncs", iid, "--limit", "5", "--json")
+    assert json.loads(out)["items"] == runs

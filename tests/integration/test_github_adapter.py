@@ -179,6 +179,23 @@ def test_full_pull_reads_everything_in_few_requests(adapter: GitHubAdapter, gith
         assert variables["first"] >= 40
 
 
+def test_each_page_says_its_stream_and_how_far_back_it_has_reached(adapter: GitHubAdapter, github: FakeGitHub) -> None:
+    _, pages = pull_all(adapter, context(github))
+
+    # Streams in order, each read newest first: a page's reach is the oldest stamp among its records.
+    phases = [page.progress.phase for page in pages if page.progress is not None]
+    assert len(phases) == len(pages)
+    assert phases == sorted(phases, key=["pull_requests", "commits", "issues"].index)
+    assert set(phases) == {"pull_requests", "commits", "issues"}
+    for page in pages:
+        assert page.progress is not None and page.progress.newest is None
+        stamps = [r.committed_at if isinstance(r, Commit) else r.updated_at for r in page.records]
+        assert page.progress.oldest == (min(stamps) if stamps else None)
+    for phase in ("pull_requests", "commits", "issues"):
+        reach = [p.progress.oldest for p in pages if p.progress and p.progress.phase == phase and p.progress.oldest]
+        assert reach == sorted(reach, reverse=True)  # each page reaches further back
+
+
 def test_pulled_records_carry_what_the_metrics_need(adapter: GitHubAdapter, github: FakeGitHub) -> None:
     records, _ = pull_all(adapter, context(github))
     pulls = {r.number: r for r in records if isinstance(r, PullRequest)}

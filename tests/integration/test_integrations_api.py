@@ -20,7 +20,7 @@ from agiletrack.adapters.aws.records import record_store
 from agiletrack.adapters.providers.github.records import PullRequest
 from agiletrack.domain.jobs import CleanupJob
 from agiletrack.domain.status import MANUAL_NOT_SEEN
-from agiletrack.models.common import iso, utcnow
+from agiletrack.models.common import iso, parse_iso, utcnow
 from agiletrack.models.integrations import MASK, LastError, LastSync
 from agiletrack.settings import get_settings
 from agiletrack.wiring import cleanup
@@ -451,9 +451,11 @@ def test_wrong_method_is_405_with_allow(call_api: ApiCaller) -> None:
     assert_error(call_api("DELETE", "/integrations"), 405, "method_not_allowed")
 
 
-def test_without_the_authorizer_context_every_route_is_401(call_api: ApiCaller) -> None:
-    assert_error(call_api("GET", "/integrations", None), 401, "unauthorized")
-    assert_error(call_api("POST", "/integrations/int_1/sync", None), 401, "unauthorized")
+def test_without_the_authorizer_context_every_route_is_401_as_api_gateway_answers_it(call_api: ApiCaller) -> None:
+    # The one 401 shape a client sees, whether API Gateway or the function refuses the call.
+    for method, path in (("GET", "/integrations"), ("POST", "/integrations/int_1/sync"), ("GET", "/teams/me")):
+        reply = call_api(method, path, None)
+        assert (reply.status, reply.json()) == (401, {"message": "Unauthorized"}), (method, path)
 
 
 JIRA_SHAPE = {"server_url": "https://x.atlassian.net", "email": "a@b.c", "api_token": "t", "project_key": "ENG"}
@@ -797,7 +799,64 @@ def test_status_of_a_new_integration(call_api: ApiCaller, github: FakeGitHub) ->
             "registered_at": None,
             "checked_at": None,
         },
+        "progress": None,
+        "credentials_set_at": created["created_at"],
+        "credentials_age_days": 0,
+        "rotation_due": False,
     }
+
+
+@pytest.mark.parametrize(
+    ("age", "days", "due"),
+    [
+        (timedelta(days=90) - timedelta(minutes=1), 89, False),
+        (timedelta(days=90), 90, True),
+        (timedelta(days=400), 400, True),
+    ],
+)
+def test_credentials_are_flagged_for_rotation_from_90_days(
+    call_api: ApiCaller, github: FakeGitHub, age: timedelta, days: int, due: bool
+) -> None:
+    integration_id = create(call_api, github_body(github))["id"]
+    set_at = utcnow() - age - timedelta(seconds=2)  # the status is read a moment later
+    if not due:
+        set_at += timedelta(seconds=4)
+    integration_store().update(integration_id, {"credentials_set_at": iso(set_at)})
+
+    status = call_api("GET", f"/integrations/{integration_id}/status").json()
+
+    assert (status["credentials_age_days"], status["rotation_due"]) == (days, due)
+    assert status["credentials_set_at"] == iso(set_at)[:19] + "Z"
+
+
+def test_new_credentials_restart_the_age_and_other_changes_do_not(call_api: ApiCaller, github: FakeGitHub) -> None:
+    created = create(call_api, github_body(github))
+    old = utcnow() - timedelta(days=120)
+    integration_store().update(created["id"], {"credentials_set_at": iso(old)})
+
+    # A rename keeps the age
+    assert call_api("PATCH", f"/integrations/{created['id']}", "team_a", {"name": "renamed"}).status == 200
+    status = call_api("GET", f"/integrations/{created['id']}/status").json()
+    assert (status["credentials_age_days"], status["rotation_due"]) == (120, True)
+
+    # A new token restarts it
+    github.token = "ghp_rotated_0123456789"
+    reply = call_api("PATCH", f"/integrations/{created['id']}", "team_a", {"config": {"token": github.token}})
+    assert reply.status == 200, reply.text
+    status = call_api("GET", f"/integrations/{created['id']}/status").json()
+    assert (status["credentials_age_days"], status["rotation_due"]) == (0, False)
+    assert utcnow() - parse_iso(status["credentials_set_at"]) < timedelta(minutes=1)
+
+
+def test_an_integration_made_before_the_age_was_kept_counts_from_its_creation(
+    call_api: ApiCaller, github: FakeGitHub
+) -> None:
+    created = create(call_api, github_body(github))
+    integration_store().update(created["id"], {}, remove=("credentials_set_at",))
+
+    status = call_api("GET", f"/integrations/{created['id']}/status").json()
+
+    assert status["credentials_set_at"] == created["created_at"]
 
 
 def test_status_reads_the_worker_fields_and_the_last_24_hours_of_events(
@@ -961,9 +1020,9 @@ def test_the_openapi_document_describes_every_route_and_model(call_api: ApiCalle
         for method, success in methods.items():
             operation = paths[path][method]
             assert success in operation["responses"], (path, method)
-            for code in ("401", "422"):
+            for code, shape in (("401", "GatewayError"), ("422", "ErrorResponse")):
                 schema = operation["responses"][code]["content"]["application/json"]["schema"]
-                assert schema == {"$ref": "#/components/schemas/ErrorResponse"}
+                assert schema == {"$ref": f"#/components/schemas/{shape}"}
     create_op = paths["/integrations"]["post"]
     assert create_op["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/NewIntegration")
     assert create_op["responses"]["201"]["content"]["application/json"]["schema"]["$ref"].endswith("/IntegrationView")
@@ -984,7 +1043,10 @@ def test_the_openapi_document_describes_every_route_and_model(call_api: ApiCalle
         "WebhookSecret",
         "SyncQueued",
         "ErrorResponse",
+        "GatewayError",
     ):
         assert model in schemas, model
-    config_refs = {r["$ref"].rsplit("/", 1)[1] for r in schemas["NewIntegration"]["properties"]["config"]["anyOf"]}
+    variants = {r["$ref"].rsplit("/", 1)[1] for r in schemas["NewIntegration"]["oneOf"]}
+    assert variants == {"NewGitHubIntegration", "NewJiraIntegration", "NewTrelloIntegration"}
+    config_refs = {schemas[v]["properties"]["config"]["$ref"].rsplit("/", 1)[1] for v in variants}
     assert config_refs == {"GitHubConfig", "JiraConfig", "TrelloConfig"}

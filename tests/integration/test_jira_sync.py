@@ -358,3 +358,21 @@ def test_a_first_sync_of_many_issues_keeps_its_cursor_small(jira: FakeJira, monk
     for page in issue_pages:
         assert 0 < len(page.cursor["recent"]) <= margin_minutes + 1
     assert sum(len(p.records) for p in issue_pages) == 600
+
+
+def test_each_page_says_its_phase_and_the_issues_say_how_far_forward_they_have_come(jira: FakeJira) -> None:
+    # 2,500 issues a minute apart: three issue pages (1,000 a page), searched oldest update first
+    populate(jira, 2500)
+
+    pages = list(JiraAdapter().pull(context(jira)))
+
+    progress = [page.progress for page in pages]
+    assert all(p is not None for p in progress)
+    assert [p.phase for p in progress if p] == ["setup", "issues", "issues", "issues", "sprints", "reconcile"]
+    issue_pages = [(page, p) for page, p in zip(pages, progress, strict=True) if p and p.phase == "issues"]
+    newest_so_far = None
+    for page, p in issue_pages:
+        updated = [r.updated_at for r in page.records if isinstance(r, JiraIssue)]
+        newest_so_far = max([*updated, *([newest_so_far] if newest_so_far else [])])
+        assert (p.oldest, p.newest) == (None, newest_so_far)
+    assert all(p.oldest is None and p.newest is None for p in progress if p and p.phase != "issues")

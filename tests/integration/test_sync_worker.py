@@ -46,6 +46,10 @@ STATUS_FIELDS = {
     "api_response_ms",
     "webhooks",
     "webhook",
+    "progress",
+    "credentials_set_at",
+    "credentials_age_days",
+    "rotation_due",
 }
 
 
@@ -131,6 +135,7 @@ def test_a_sync_job_pulls_everything_and_the_status_shows_every_field(
 
     # When the worker runs it
     before = datetime.now(UTC)
+    bytes_before = github.body_bytes_sent  # the validation's answers, at creation
     assert run_sync_worker(aws, message) == {"batchItemFailures": []}
     after = datetime.now(UTC)
 
@@ -144,8 +149,19 @@ def test_a_sync_job_pulls_everything_and_the_status_shows_every_field(
     assert set(status) == STATUS_FIELDS
     assert status["status"] == "active"
     last = status["last_sync"]
-    assert set(last) == {"started_at", "finished_at", "outcome", "records", "api_calls", "duration_ms"}
+    assert set(last) == {
+        "started_at",
+        "finished_at",
+        "outcome",
+        "records",
+        "api_calls",
+        "duration_ms",
+        "bytes_received",
+        "peak_memory_mb",
+    }
     assert last["outcome"] == "success"
+    assert last["bytes_received"] == github.body_bytes_sent - bytes_before > 0
+    assert last["peak_memory_mb"] > 10  # this process's resident set: tens of MiB at least
     assert last["records"] == 30 + 60 + 15
     assert last["api_calls"] == github.calls.graphql + github.calls.rest > 0
     started, finished = parse_iso(last["started_at"]), parse_iso(last["finished_at"])
@@ -166,6 +182,12 @@ def test_a_sync_job_pulls_everything_and_the_status_shows_every_field(
     assert parse_iso(quota["reset_at"]) == github.rate_reset_at
     assert isinstance(status["api_response_ms"], float) and status["api_response_ms"] > 0
     assert status["webhooks"] == {"connected": False, "last_received_at": None, "received_24h": 0, "rejected_24h": 0}
+    assert status["progress"] is None
+    assert (status["credentials_age_days"], status["rotation_due"]) == (0, False)
+    # and the run is listed with the same figures
+    (run,) = call_api("GET", f"/integrations/{integration_id}/syncs").json()["items"]
+    assert (run["outcome"], run["reason"], run["records_written"]) == ("success", "created", 30 + 60 + 15)
+    assert (run["api_calls"], run["bytes_received"], run["pages"]) == (last["api_calls"], last["bytes_received"], 3)
 
 
 # ---------------------------------------------------------------- (b) rate limited

@@ -292,6 +292,7 @@ def test_functions_lists_handlers_timeouts_and_events(template: dict) -> None:
     assert {(r.method, r.path, r.authorizer) for r in api.routes} == {
         ("GET", "/health", None),
         ("GET", "/openapi.json", None),
+        ("GET", "/docs", None),
         ("GET", "/", None),
         ("GET", "/assets/{name}", None),
         ("ANY", "/{proxy+}", "TeamTokenAuthorizer"),
@@ -330,6 +331,7 @@ def test_http_api_authorizer(template: dict) -> None:
         ("GET", "/health", "GET /health", {}),
         ("POST", "/health", "ANY /{proxy+}", {"proxy": "health"}),
         ("GET", "/openapi.json", "GET /openapi.json", {}),
+        ("GET", "/docs", "GET /docs", {}),
         ("GET", "/teams/me", "ANY /{proxy+}", {"proxy": "teams/me"}),
         ("DELETE", "/integrations/abc", "ANY /{proxy+}", {"proxy": "integrations/abc"}),
         (

@@ -16,7 +16,7 @@ from agiletrack.domain.jobs import SyncJob
 from agiletrack.domain.scheduling import schedule_all
 from agiletrack.domain.sync import MAX_RETRIES, SyncEngine
 from agiletrack.errors import AuthError, ProviderError, RateLimitError
-from agiletrack.models.integrations import Integration
+from agiletrack.models.integrations import Integration, SyncProgress, SyncRun
 from agiletrack.models.records import Record
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -29,6 +29,7 @@ class MemoryIntegrations:
         self.items = {integration.id: integration}
         self.state: dict[str, dict[str, Any]] = {integration.id: {}}
         self.events: list[dict[str, Any]] = []
+        self.runs: list[SyncRun] = []
 
     def get(self, integration_id: str) -> Integration | None:
         return self.items.get(integration_id)
@@ -59,16 +60,38 @@ class MemoryIntegrations:
         return dict(self.state[integration_id])
 
     def acquire_lease(
-        self, integration_id: str, owner: str, now: datetime, *, ttl: timedelta, generation: int = 0
+        self,
+        integration_id: str,
+        owner: str,
+        now: datetime,
+        *,
+        ttl: timedelta,
+        generation: int = 0,
+        keep_progress: bool = False,
     ) -> bool:
         self.state[integration_id].update(lease_owner=owner, lease_generation=generation)
+        if not keep_progress:
+            self.state[integration_id].pop("progress", None)
         return True
 
     def release_lease(self, integration_id: str, owner: str) -> None:
         self.state[integration_id].pop("lease_owner", None)
 
-    def save_cursor(self, integration_id: str, owner: str, cursor: dict[str, Any], *, generation: int = 0) -> None:
+    def save_cursor(
+        self,
+        integration_id: str,
+        owner: str,
+        cursor: dict[str, Any],
+        *,
+        generation: int = 0,
+        progress: SyncProgress | None = None,
+    ) -> None:
         self.state[integration_id]["cursor"] = cursor
+        if progress is not None:
+            self.state[integration_id]["progress"] = progress.model_dump(mode="json")
+
+    def add_run(self, integration_id: str, run: SyncRun, owner: str) -> None:
+        self.runs.append(run)
 
     def add_event(self, integration_id: str, kind: str, at: datetime | None = None, *, outcome: str) -> None:
         self.events.append({"kind": kind, "outcome": outcome})

@@ -74,7 +74,7 @@ EXPECTED_TABLE_ACTIONS: dict[str, dict[str, set[str]]] = {
     "AuthorizerFunction": {"TeamsTable": {"dynamodb:GetItem"}},
     "SchedulerFunction": {"IntegrationsTable": {"dynamodb:Scan"}},
     "SyncWorkerFunction": {
-        "IntegrationsTable": {"dynamodb:GetItem", "dynamodb:UpdateItem"},
+        "IntegrationsTable": {"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem"},
         "RecordsTable": {"dynamodb:PutItem", "dynamodb:Query"},
         "MetricsTable": {"dynamodb:GetItem", "dynamodb:PutItem"},
     },

@@ -15,7 +15,7 @@ function progressView(status) {
   if (!progress) {
     return el("div", { class: "progress", id: "sync-progress" }, el("progress", { "aria-label": "Sync in progress" }), el("span", {}, status.status === "pending" ? "Waiting for the first sync…" : "Syncing…"));
   }
-  const share = progress.percent ?? progress.backfill_percent ?? null;
+  const share = progress.percent ?? null;
   const parts = [progress.phase && `Reading ${progress.phase}`, progress.pages !== undefined && `${number(progress.pages, 0)} pages`, progress.records !== undefined && `${number(progress.records, 0)} records`].filter(Boolean);
   return el(
     "div",
@@ -26,9 +26,9 @@ function progressView(status) {
 }
 
 function credentialsFact(status) {
-  const age = status.credentials_age_days ?? status.credentials?.age_days;
+  const age = status.credentials_age_days;
   if (age === undefined || age === null) return [];
-  const due = status.credentials_rotation_due ?? status.credentials?.rotation_due ?? age > 90;
+  const due = status.rotation_due ?? age >= 90;
   return [el("dt", {}, "Credentials"), el("dd", { class: due ? "warn-text" : undefined }, `${number(age, 0)} days old${due ? ": rotate them" : ""}`)];
 }
 
@@ -69,10 +69,10 @@ function syncsTable(runs) {
         { class: "data runs" },
         el("thead", {}, el("tr", {}, ...["Started", "Outcome", "Records", "API calls", "Duration", "Received", "Peak memory", "Error"].map((h) => el("th", { scope: "col" }, h)))),
         el("tbody", {}, ...items.map((r) => el("tr", {},
-          el("td", {}, when(r.started_at)), el("td", {}, r.outcome), el("td", {}, number(r.records, 0)), el("td", {}, number(r.api_calls, 0)),
+          el("td", {}, when(r.started_at)), el("td", {}, r.outcome), el("td", {}, number(r.records_written, 0)), el("td", {}, number(r.api_calls, 0)),
           el("td", {}, r.duration_ms === null || r.duration_ms === undefined ? "–" : `${number(r.duration_ms / 1000, 1)} s`),
-          el("td", {}, bytes(r.bytes_received ?? r.bytes)), el("td", {}, r.peak_memory_mb !== undefined ? `${number(r.peak_memory_mb, 0)} MB` : bytes(r.peak_memory_bytes)),
-          el("td", {}, r.error?.message ?? r.error ?? ""),
+          el("td", {}, bytes(r.bytes_received)), el("td", {}, r.peak_memory_mb === null || r.peak_memory_mb === undefined ? "–" : `${number(r.peak_memory_mb, 0)} MB`),
+          el("td", {}, r.error ?? ""),
         ))),
       ),
     ),

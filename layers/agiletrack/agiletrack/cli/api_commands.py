@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -238,15 +239,136 @@ def integrations_status(args: argparse.Namespace) -> int:
 
 def integrations_sync(args: argparse.Namespace) -> int:
     with client() as api:
+        before = api.request("GET", _path("integrations", args.id, "status")) if args.wait else None
         answer = api.request("POST", _path("integrations", args.id, "sync"))
+        if args.json and not args.wait:
+            _print_json(answer)
+            return EXIT_OK
+        if not args.json:
+            if isinstance(answer, Mapping) and answer.get("coalesced"):
+                print(f"A sync of {args.id} was already queued or running; this request joins it.")
+            else:
+                print(f"Sync of {args.id} queued.")
+        if not args.wait:
+            print(f"`agiletrack integrations status {args.id}` shows its progress.")
+            return EXIT_OK
+        status = _wait_for_sync(api, args.id, before, interval=args.interval, timeout=args.timeout, quiet=args.json)
     if args.json:
-        _print_json(answer)
-        return EXIT_OK
-    if isinstance(answer, Mapping) and answer.get("coalesced"):
-        print(f"A sync of {args.id} was already queued or running; this request joins it.")
+        _print_json(status)
+    last = status.get("last_sync") or {}
+    if last.get("outcome") != "success":
+        error = (status.get("last_error") or {}).get("message") or "no reason given"
+        raise CliError(f"The sync ended {last.get('outcome')}: {error}", code="sync_failed")
+    if not args.json:
+        print(
+            f"Sync of {args.id} done: {format_value(last.get('records'))} records written, "
+            f"{format_value(last.get('api_calls'))} API calls, {format_value(last.get('duration_ms'))} ms."
+        )
+    return EXIT_OK
+
+
+BAR_WIDTH = 30
+
+
+def progress_line(progress: Mapping[str, Any] | None) -> str:
+    """One line for a running sync: a bar for a first sync's percentage, then phase, pages and records."""
+    if not progress:
+        return "[" + " " * BAR_WIDTH + "]  starting"
+    percent = progress.get("percent")
+    if isinstance(percent, int | float):
+        filled = round(BAR_WIDTH * min(max(float(percent), 0.0), 100.0) / 100)
+        head = "[" + "#" * filled + "." * (BAR_WIDTH - filled) + f"] {float(percent):5.1f}%"
     else:
-        print(f"Sync of {args.id} queued.")
-    print(f"`agiletrack integrations status {args.id}` shows its progress.")
+        head = "[" + "~" * BAR_WIDTH + "]"
+    pages, records = progress.get("pages") or 0, progress.get("records") or 0
+    phase = progress.get("phase") or "starting"
+    return f"{head}  {phase}  page {pages}  {records:,} records"
+
+
+def _sync_is_new(status: Mapping[str, Any], before: Mapping[str, Any] | None) -> bool:
+    last = status.get("last_sync") or {}
+    previous = ((before or {}).get("last_sync") or {}).get("started_at")
+    return bool(last.get("started_at")) and last.get("started_at") != previous
+
+
+def _wait_for_sync(
+    api: ApiClient,
+    integration_id: str,
+    before: Mapping[str, Any] | None,
+    *,
+    interval: float,
+    timeout: float,
+    quiet: bool,
+) -> dict[str, Any]:
+    """Poll the status until the sync this command joined has ended; draw its progress meanwhile (one line per
+    change, redrawn in place on a terminal). The status at the end."""
+    deadline = time.monotonic() + timeout
+    seen_running = (before or {}).get("status") == "syncing"
+    shown = ""
+    redraw = sys.stdout.isatty()
+    while True:
+        status: dict[str, Any] = api.request("GET", _path("integrations", integration_id, "status"))
+        last = status.get("last_sync") or {}
+        if status.get("status") == "syncing" or last.get("outcome") in ("running", "partial"):
+            seen_running = True
+            line = progress_line(status.get("progress"))
+            if line != shown and not quiet:
+                print(("\r" + line.ljust(len(shown))) if redraw else line, end="" if redraw else "\n", flush=True)
+                shown = line
+        elif seen_running or _sync_is_new(status, before):
+            if redraw and shown:
+                print()
+            return status
+        if time.monotonic() >= deadline:
+            raise CliError(
+                f"The sync of {integration_id} has not ended after {timeout:g} s; "
+                f"`agiletrack integrations status {integration_id}` shows where it is.",
+                code="timeout",
+            )
+        time.sleep(interval)
+
+
+def integrations_syncs(args: argparse.Namespace) -> int:
+    params = {"limit": str(args.limit)}
+    with client() as api:
+        page = api.request("GET", _path("integrations", args.id, "syncs"), params=params)
+    runs = list(page.get("items") or []) if isinstance(page, Mapping) else []
+    if args.json:
+        _print_json(page)
+    elif not runs:
+        print(f"No sync of {args.id} in the last 14 days.")
+    else:
+        columns = (
+            "started_at",
+            "outcome",
+            "reason",
+            "records",
+            "pages",
+            "api_calls",
+            "bytes",
+            "duration_ms",
+            "memory_mb",
+            "error",
+        )
+        rows = [
+            [
+                format_value(run.get(key))
+                for key in (
+                    "started_at",
+                    "outcome",
+                    "reason",
+                    "records_written",
+                    "pages",
+                    "api_calls",
+                    "bytes_received",
+                    "duration_ms",
+                    "peak_memory_mb",
+                    "error",
+                )
+            ]
+            for run in runs
+        ]
+        print(render_table(list(columns), rows))
     return EXIT_OK
 
 
@@ -349,10 +471,33 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     listing = sub.add_parser("list", parents=[as_json], help="list integrations", description="List integrations.")
     listing.set_defaults(handler=integrations_list)
 
+    sync = sub.add_parser(
+        "sync",
+        parents=[as_json],
+        help="queue a sync now (--wait: follow it to its end with a progress bar)",
+        description="Queue a sync now. With --wait, follow it with a progress bar until it ends; exit 1 if it "
+        "failed. " + _API_HELP,
+    )
+    sync.add_argument("id", metavar="ID", help="the integration id")
+    sync.add_argument("--wait", action="store_true", help="follow the sync until it ends")
+    sync.add_argument("--interval", type=float, default=2.0, metavar="S", help="seconds between polls (default 2)")
+    sync.add_argument("--timeout", type=float, default=3600.0, metavar="S", help="give up after (default 3600)")
+    sync.set_defaults(handler=integrations_sync)
+
+    syncs = sub.add_parser(
+        "syncs",
+        parents=[as_json],
+        help="list the recent sync runs",
+        description="The recent sync runs, newest first: outcome, records, API calls, bytes received, duration, "
+        "peak memory, error. " + _API_HELP,
+    )
+    syncs.add_argument("id", metavar="ID", help="the integration id")
+    syncs.add_argument("--limit", type=int, default=20, choices=range(1, 101), metavar="N", help="runs (1-100)")
+    syncs.set_defaults(handler=integrations_syncs)
+
     for name, handler, text in (
         ("show", integrations_show, "show an integration (credentials masked)"),
-        ("status", integrations_status, "show sync status, last error, data freshness"),
-        ("sync", integrations_sync, "queue a sync now"),
+        ("status", integrations_status, "show sync status, progress, last error, data freshness, credentials age"),
         ("delete", integrations_delete, "delete an integration, its records and its secrets"),
         ("rotate-webhook-secret", integrations_rotate_webhook_secret, "issue a new webhook secret (shown once)"),
     ):

@@ -44,6 +44,7 @@ from agiletrack.models.integrations import (
     IntegrationList,
     IntegrationType,
     IntegrationView,
+    SyncRunList,
     UpdateIntegration,
     WebhookInfo,
     masked,
@@ -216,6 +217,7 @@ class IntegrationService:
             secret_name=secret_name,
             created_at=now,
             updated_at=now,
+            credentials_set_at=now,
         )
         try:
             self.integrations.create(integration)
@@ -248,7 +250,14 @@ class IntegrationService:
         )
         now = self.clock()
         events = self.integrations.counters_since(integration.id, now - STATUS_WINDOW)
-        return build_status(integration, events, now, webhook_managed=self.webhooks.managed(integration.type))
+        state = self.integrations.sync_state(integration.id) if integration.status == "syncing" else None
+        return build_status(integration, events, now, state, webhook_managed=self.webhooks.managed(integration.type))
+
+    def syncs(self, team_id: str, integration_id: str, *, limit: int, next_token: str | None) -> SyncRunList:
+        """The integration's recent sync runs, newest first."""
+        integration = self.owned(team_id, integration_id)
+        runs, token = self.integrations.runs(integration.id, limit=limit, next_token=next_token)
+        return SyncRunList(items=runs, next_token=token)
 
     # ------------------------------------------------------------ update
     def update(self, team_id: str, integration_id: str, patch: UpdateIntegration, *, base_url: str) -> IntegrationView:
@@ -287,6 +296,7 @@ class IntegrationService:
             registration = (self._full_config(integration, old_credentials), old_credentials, config, credentials)
             if credentials != old_credentials:
                 self._change_secret(integration, lambda current: {**current, "credentials": credentials})
+                changes["credentials_set_at"] = self.clock()
             if config_changed:
                 changes["config"] = public
                 changes["credential_fields"] = sorted(credentials)

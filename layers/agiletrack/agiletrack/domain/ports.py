@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from agiletrack.models.integrations import Integration
+from agiletrack.models.integrations import Integration, SyncProgress, SyncRun
 from agiletrack.models.records import Record
 from agiletrack.models.teams import Team
 
@@ -44,10 +44,33 @@ class IntegrationStore(Protocol):
     def reset_sync_state(self, integration_id: str) -> None: ...
     def mark_queued(self, integration_id: str, now: datetime, *, window: timedelta) -> bool: ...
     def acquire_lease(
-        self, integration_id: str, owner: str, now: datetime, *, ttl: timedelta, generation: int = 0
+        self,
+        integration_id: str,
+        owner: str,
+        now: datetime,
+        *,
+        ttl: timedelta,
+        generation: int = 0,
+        keep_progress: bool = False,
     ) -> bool: ...
     def release_lease(self, integration_id: str, owner: str) -> None: ...
-    def save_cursor(self, integration_id: str, owner: str, cursor: dict[str, Any], *, generation: int = 0) -> None: ...
+    def save_cursor(
+        self,
+        integration_id: str,
+        owner: str,
+        cursor: dict[str, Any],
+        *,
+        generation: int = 0,
+        progress: SyncProgress | None = None,
+    ) -> None: ...
+    def add_run(self, integration_id: str, run: SyncRun, owner: str) -> None:
+        """Keep one sync worker invocation (kept for a bounded time)."""
+        ...
+
+    def runs(self, integration_id: str, *, limit: int, next_token: str | None) -> tuple[list[SyncRun], str | None]:
+        """One page of the integration's sync runs, newest first."""
+        ...
+
     def acquire_secret_lease(self, integration_id: str, owner: str, now: datetime, *, ttl: timedelta) -> bool:
         """Take the lease that serializes writes of the integration's secret; False while another writer
         holds an unexpired one or the integration is gone."""

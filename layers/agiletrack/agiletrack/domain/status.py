@@ -4,7 +4,8 @@ Read-only: built from the fields the sync worker and the webhooks function keep 
 ``Integration`` and from its hourly event counters of the last 24 hours: items with ``hour`` (the start of
 the hour) and counts named ``<kind>_<outcome>``: ``job_`` success|failed|rate_limited|partial and
 ``webhook_`` accepted|rejected. The window is counted by whole hours: the current hour and the 24 before
-it, so no event of the last 24 hours is left out (and none older than 25 hours counted).
+it, so no event of the last 24 hours is left out (and none older than 25 hours counted). While a sync runs,
+``progress`` is the one the engine stored with its last page (from the ``SYNC`` item); ``null`` otherwise.
 """
 
 from __future__ import annotations
@@ -16,9 +17,18 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from agiletrack.models.common import UtcDatetime, as_utc, parse_iso
-from agiletrack.models.integrations import STATUS_MEANING, Integration, IntegrationStatus, LastError, LastSync
+from agiletrack.models.integrations import (
+    STATUS_MEANING,
+    Integration,
+    IntegrationStatus,
+    LastError,
+    LastSync,
+    SyncProgress,
+)
 
 STATUS_WINDOW = timedelta(hours=24)
+ROTATION_AGE = timedelta(days=90)
+"""Credentials this old or older are flagged for rotation."""
 
 
 class WebhookHealth(BaseModel):
@@ -113,13 +123,25 @@ class IntegrationStatusView(BaseModel):
     api_response_ms: float | None = Field(description="Median provider response time of the last sync")
     webhooks: WebhookHealth
     webhook: WebhookSetup
+    progress: SyncProgress | None = Field(
+        description="While a sync runs (status syncing): its phase, pages and records so far and, for a first "
+        "sync, the percentage covered back to the backfill start; null when no sync runs"
+    )
+    credentials_set_at: UtcDatetime = Field(description="When the credentials were last set (created or changed)")
+    credentials_age_days: int = Field(description="Whole days since then")
+    rotation_due: bool = Field(description="True when the credentials are 90 days old or older: rotate them (PATCH)")
 
 
 def build_status(
-    integration: Integration, counters: Iterable[Mapping[str, Any]], now: datetime, *, webhook_managed: bool = False
+    integration: Integration,
+    counters: Iterable[Mapping[str, Any]],
+    now: datetime,
+    sync_state: Mapping[str, Any] | None = None,
+    *,
+    webhook_managed: bool = False,
 ) -> IntegrationStatusView:
     """Pure: the status view of ``integration`` at ``now`` from its hourly counters (hours that end 25 h or
-    more before ``now`` are ignored)."""
+    more before ``now`` are ignored) and its sync state (for the progress of a running sync)."""
     since = _hour_start(as_utc(now) - STATUS_WINDOW)
     jobs = failed = received = rejected = 0
     for item in counters:
@@ -129,6 +151,8 @@ def build_status(
         failed += _count(item.get("job_failed"))
         received += _sum(item, "webhook_")
         rejected += _count(item.get("webhook_rejected"))
+    credentials_set_at = integration.credentials_set_at or integration.created_at
+    credentials_age = max(timedelta(0), as_utc(now) - credentials_set_at)
     freshness = None
     if integration.newest_data_at is not None:
         freshness = max(0, int((as_utc(now) - integration.newest_data_at).total_seconds()))
@@ -150,7 +174,27 @@ def build_status(
             rejected_24h=rejected,
         ),
         webhook=webhook_setup(integration, managed=webhook_managed),
+        progress=_progress(integration, sync_state or {}),
+        credentials_set_at=credentials_set_at,
+        credentials_age_days=credentials_age.days,
+        rotation_due=credentials_age >= ROTATION_AGE,
     )
+
+
+def _progress(integration: Integration, sync_state: Mapping[str, Any]) -> SyncProgress | None:
+    """The stored progress while the integration is syncing; a sync that has not stored a page yet shows as
+    started with nothing pulled."""
+    if integration.status != "syncing":
+        return None
+    stored = sync_state.get("progress")
+    if isinstance(stored, Mapping) and int(sync_state.get("generation") or 0) == integration.generation:
+        try:
+            return SyncProgress.model_validate(stored)
+        except ValueError:
+            pass
+    started = integration.last_sync.started_at if integration.last_sync else integration.updated_at
+    first = integration.last_success_at is None
+    return SyncProgress(phase=None, pages=0, records=0, first_sync=first, percent=None, started_at=started)
 
 
 def _hour_start(at: datetime) -> datetime:

@@ -14,22 +14,29 @@
   transactions that check it, the cursor save is conditional on it and on the lease, and so are the status
   writes. A scope change or a delete raises the generation; the worker's next write is refused
   (``Superseded``) and it stops without writing anything more.
+- Progress: with each page's cursor (the same write) the engine stores the sync's ``SyncProgress``: the
+  phase the adapter's ``PullPage.progress`` names, pages and records so far (carried over continuations),
+  and, for a first sync, how much of the time back to the backfill start the phase has covered.
+- Each invocation that ran a pull is kept as a ``SyncRun`` (outcome, counts, API calls, bytes received,
+  duration, the worker's peak memory, the error) for ``GET /integrations/{id}/syncs``.
 """
 
 from __future__ import annotations
 
+import resource
 import statistics
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from agiletrack.adapters.providers.base import ProviderAdapter, PullContext, PullPage
+from agiletrack.adapters.providers.base import ProviderAdapter, PullContext, PullPage, PullProgress
 from agiletrack.domain.jobs import SyncJob
 from agiletrack.domain.ports import IntegrationStore, Queues, RecordStore, SecretStore
 from agiletrack.errors import AuthError, RateLimitError, Superseded, UnsupportedProvider
 from agiletrack.models.common import utcnow
-from agiletrack.models.integrations import Integration, LastError, LastSync
+from agiletrack.models.integrations import Integration, LastError, LastSync, SyncProgress, SyncRun
 from agiletrack.observability import logger
 
 SYNC_INTERVAL = timedelta(hours=1)
@@ -60,7 +67,53 @@ class SyncOutcome:
     pages: int = 0
     api_calls: int = 0
     points_spent: int = 0
+    bytes_received: int = 0
     retry: RetryDecision = RetryDecision("done")
+    error: str | None = None
+
+
+def peak_memory_mb() -> float | None:
+    """The process's peak resident set so far, in MiB (Lambda reuses the process: the peak of the sandbox)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # Linux reports kilobytes, macOS bytes.
+    return round(peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024, 1)
+
+
+def advance_progress(
+    progress: SyncProgress, page: PullProgress | None, *, records: int, backfill_since: datetime, at: datetime
+) -> SyncProgress:
+    """The progress after one more page of ``records`` records that declared ``page``. Pure.
+
+    A new phase starts its reach afresh. For a first sync, ``percent`` is the share of the span from
+    ``backfill_since`` to the sync's start that the phase has covered: from ``oldest`` up to the start for a
+    phase read newest first, from the backfill start up to ``newest`` for one read oldest first."""
+    phase, oldest, newest = progress.phase, progress.oldest, progress.newest
+    if page is not None:
+        if page.phase != phase:
+            phase, oldest, newest = page.phase, None, None
+        if page.oldest is not None:
+            oldest = page.oldest if oldest is None else min(oldest, page.oldest)
+        if page.newest is not None:
+            newest = page.newest if newest is None else max(newest, page.newest)
+    percent: float | None = None
+    if progress.first_sync and (oldest is not None or newest is not None):
+        start, end = backfill_since, progress.started_at
+        total = (end - start).total_seconds()
+        low = max(oldest, start) if oldest is not None else start
+        high = min(newest, end) if newest is not None else end
+        if total > 0:
+            percent = round(min(100.0, max(0.0, 100.0 * (high - low).total_seconds() / total)), 1)
+    return progress.model_copy(
+        update={
+            "phase": phase,
+            "pages": progress.pages + 1,
+            "records": progress.records + records,
+            "oldest": oldest,
+            "newest": newest,
+            "percent": percent,
+            "updated_at": at,
+        }
+    )
 
 
 def _cursor(state: Mapping[str, Any]) -> dict[str, Any]:
@@ -86,6 +139,7 @@ class SyncEngine:
         lease_ttl: timedelta,
         on_synced: Callable[[Integration], None] | None = None,
         clock: Callable[[], datetime] = utcnow,
+        memory_peak: Callable[[], float | None] = peak_memory_mb,
     ) -> None:
         self.integrations = integrations
         self.records = records
@@ -96,6 +150,7 @@ class SyncEngine:
         self.lease_ttl = lease_ttl
         self.on_synced = on_synced
         self.clock = clock
+        self.memory_peak = memory_peak
 
     def run(
         self,
@@ -137,7 +192,12 @@ class SyncEngine:
         started = self.clock()
         generation = integration.generation
         if not self.integrations.acquire_lease(
-            integration.id, owner, started, ttl=self.lease_ttl, generation=generation
+            integration.id,
+            owner,
+            started,
+            ttl=self.lease_ttl,
+            generation=generation,
+            keep_progress=job.reason == "continuation",
         ):
             held_under = int(self.integrations.sync_state(integration.id).get("lease_generation") or 0)
             if held_under < generation:
@@ -149,7 +209,9 @@ class SyncEngine:
             logger.info("a sync is already running; job coalesced", extra={"integration_id": integration.id})
             return SyncOutcome("coalesced")
         try:
-            return self._run_leased(integration, job, owner, attempt, started, remaining_ms)
+            result = self._run_leased(integration, job, owner, attempt, started, remaining_ms)
+            self._keep_run(integration, job, owner, started, result)
+            return result
         except Superseded:
             logger.info(
                 "scope changed or integration deleted during the sync; stopped",
@@ -176,6 +238,7 @@ class SyncEngine:
         generation = integration.generation
         state = self.integrations.sync_state(integration.id)
         cursor = _cursor(state) if int(state.get("generation") or 0) == generation else {}
+        progress = self._progress_at_start(integration, job, state, started)
         ctx = PullContext(
             integration_id=integration.id,
             config=config,
@@ -195,6 +258,14 @@ class SyncEngine:
                 assert isinstance(page, PullPage)
                 result.pages += 1
                 result.records_pulled += len(page.records)
+                progress = advance_progress(
+                    progress,
+                    page.progress,
+                    records=len(page.records),
+                    # measured from the sync's first invocation, so a continuation's percentage does not jump
+                    backfill_since=progress.started_at - timedelta(days=self.backfill_days),
+                    at=self.clock(),
+                )
                 if page.records:
                     result.records_written += self.records.put_many(integration.id, page.records, generation=generation)
                     page_newest = max(r.updated_at for r in page.records)
@@ -202,7 +273,9 @@ class SyncEngine:
                 if page.provider_state is not None and page.provider_state != ctx.provider_state:
                     self._fenced_update(integration, {"provider_state": page.provider_state})
                     ctx.provider_state = dict(page.provider_state)
-                self.integrations.save_cursor(integration.id, owner, page.cursor, generation=generation)
+                self.integrations.save_cursor(
+                    integration.id, owner, page.cursor, generation=generation, progress=progress
+                )
                 if page.done:
                     finished_stream = True
                     break
@@ -222,6 +295,7 @@ class SyncEngine:
         finally:
             result.api_calls = ctx.stats.calls
             result.points_spent = ctx.stats.points_spent
+            result.bytes_received = ctx.stats.bytes_received
 
         finished = self.clock()
         changes: dict[str, Any] = self._stats_changes(ctx, result, newest, integration.newest_data_at)
@@ -266,6 +340,7 @@ class SyncEngine:
         now = self.clock()
         result.api_calls = ctx.stats.calls
         result.points_spent = ctx.stats.points_spent
+        result.bytes_received = ctx.stats.bytes_received
         changes = self._stats_changes(ctx, result, newest, integration.newest_data_at)
         if isinstance(exc, AuthError):
             kind: Literal["rate_limit", "auth", "other"] = "auth"
@@ -324,7 +399,49 @@ class SyncEngine:
         )
         result.outcome = outcome
         result.retry = retry
+        result.error = last_error.message
         return result
+
+    # ------------------------------------------------------------ progress and runs
+    @staticmethod
+    def _progress_at_start(
+        integration: Integration, job: SyncJob, state: Mapping[str, Any], started: datetime
+    ) -> SyncProgress:
+        """A continuation carries on the progress its sync stored; any other job starts a new one. A sync is a
+        first one until one succeeds (a new integration, a changed scope, a first sync tried again)."""
+        stored = state.get("progress")
+        if job.reason == "continuation" and isinstance(stored, dict):
+            try:
+                return SyncProgress.model_validate(stored)
+            except ValueError:
+                logger.warning("stored sync progress unreadable; counting afresh")
+        first = integration.last_success_at is None
+        return SyncProgress(phase=None, pages=0, records=0, first_sync=first, percent=None, started_at=started)
+
+    def _keep_run(
+        self, integration: Integration, job: SyncJob, owner: str, started: datetime, result: SyncOutcome
+    ) -> None:
+        if result.outcome not in ("success", "partial", "failed", "rate_limited"):
+            return
+        finished = self.clock()
+        run = SyncRun(
+            started_at=started,
+            finished_at=finished,
+            outcome=result.outcome,
+            reason=job.reason,
+            records_written=result.records_written,
+            records_pulled=result.records_pulled,
+            pages=result.pages,
+            api_calls=result.api_calls,
+            bytes_received=result.bytes_received,
+            duration_ms=int((finished - started).total_seconds() * 1000),
+            peak_memory_mb=self.memory_peak(),
+            error=result.error,
+        )
+        try:
+            self.integrations.add_run(integration.id, run, owner)
+        except Exception:  # the run's history is for people; its loss must not fail or retry the sync
+            logger.exception("sync run not recorded", extra={"integration_id": integration.id})
 
     def _fenced_update(self, integration: Integration, changes: dict[str, Any]) -> None:
         """Record status fields only while the integration is still of the generation this sync pulls."""
@@ -332,8 +449,7 @@ class SyncEngine:
             raise Superseded("the integration's generation moved on; status not recorded")
 
     # ------------------------------------------------------------ status fields
-    @staticmethod
-    def _last_sync(started: datetime, finished: datetime, outcome: Any, result: SyncOutcome) -> LastSync:
+    def _last_sync(self, started: datetime, finished: datetime, outcome: Any, result: SyncOutcome) -> LastSync:
         return LastSync(
             started_at=started,
             finished_at=finished,
@@ -341,6 +457,8 @@ class SyncEngine:
             records=result.records_written,
             api_calls=result.api_calls,
             duration_ms=int((finished - started).total_seconds() * 1000),
+            bytes_received=result.bytes_received,
+            peak_memory_mb=self.memory_peak(),
         )
 
     @staticmethod

@@ -1,4 +1,5 @@
-"""Builds the API function's Powertools resolver: routers, OpenAPI, and the one error mapping."""
+"""Builds the API function's Powertools resolver: routers, OpenAPI (``/openapi.json``, Swagger UI at ``/docs``),
+and the one error mapping."""
 
 from __future__ import annotations
 
@@ -14,13 +15,30 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 
 from agiletrack import __version__
-from agiletrack.errors import AgileTrackError
+from agiletrack.errors import AgileTrackError, Unauthorized
 from agiletrack.http.errors import JSON, error_response, from_domain_error, from_validation_error
+from agiletrack.http.responses import GatewayError
 from agiletrack.http.routers import integrations, metrics, teams
 from agiletrack.observability import logger
 
 MAX_BODY_BYTES = 256 * 1024
 OPENAPI_TITLE = "AgileTrack Integrations API"
+DOCS_PATH = "/docs"
+PUBLIC_PATHS = ("/health", "/openapi.json", DOCS_PATH)
+"""Served without a token (their routes in template.yaml have no authorizer)."""
+
+
+def _document_fields() -> dict[str, Any]:
+    """What /openapi.json and the Swagger UI's copy of it are built from, so the two cannot differ."""
+    return {
+        "title": OPENAPI_TITLE,
+        "version": __version__,
+        "description": "Connect GitHub, Jira and Trello; read delivery metrics. Every route but "
+        + ", ".join(PUBLIC_PATHS)
+        + " and the webhooks needs `Authorization: Bearer <team token>` (each operation says so); API Gateway "
+        'refuses a missing or bad one with 401 `{"message": "Unauthorized"}`.',
+        "security_schemes": {"bearerAuth": HTTPBearer(scheme="bearer")},
+    }
 
 
 def _allowed_methods(app: APIGatewayHttpResolver, path: str) -> list[str]:
@@ -33,9 +51,19 @@ def build_app() -> APIGatewayHttpResolver:
     for router in (teams.router, integrations.router, metrics.router):
         app.include_router(router)
 
-    @app.get("/health", summary="Liveness check (no token needed)", tags=["meta"])
+    @app.get(
+        "/health",
+        summary="Liveness check (no token needed)",
+        tags=["meta"],
+        responses={200: {"description": "The function answers"}},
+    )
     def health() -> dict[str, str]:
         return {"status": "ok"}
+
+    # Swagger UI with its script and style sheet inlined from Powertools' bundled copies (no
+    # swagger_base_url): nothing is loaded from another origin. The page is 1.8 MB: gzipped when the client
+    # accepts it (about a quarter of that).
+    app.enable_swagger(path=DOCS_PATH, compress=True, **_document_fields())
 
     @app.get("/openapi.json", summary="This OpenAPI document", tags=["meta"], include_in_schema=False)
     def openapi() -> Response[str]:
@@ -43,6 +71,10 @@ def build_app() -> APIGatewayHttpResolver:
 
     @app.exception_handler(AgileTrackError)
     def domain_error(exc: AgileTrackError) -> Response[str]:
+        if isinstance(exc, Unauthorized):
+            # No authorizer context: answered as API Gateway answers a refused token, the one 401 shape.
+            body = GatewayError(message="Unauthorized").model_dump_json()
+            return Response(status_code=401, content_type=JSON, body=body)
         return from_domain_error(exc)
 
     @app.exception_handler(RequestValidationError)
@@ -93,14 +125,7 @@ def internal_error(exc: Exception) -> Response[str]:
 
 
 def openapi_document(app: APIGatewayHttpResolver) -> str:
-    return app.get_openapi_json_schema(
-        title=OPENAPI_TITLE,
-        version=__version__,
-        description="Connect GitHub, Jira and Trello; read delivery metrics. "
-        "Every route but /health, /openapi.json and the webhooks needs `Authorization: Bearer <team token>`.",
-        security_schemes={"bearerAuth": HTTPBearer(scheme="bearer")},
-        security=[{"bearerAuth": []}],
-    )
+    return app.get_openapi_json_schema(**_document_fields())
 
 
 def oversized(event: dict[str, Any]) -> Response[str] | None:

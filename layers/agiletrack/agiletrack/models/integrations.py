@@ -59,6 +59,9 @@ def masked(kind: str, public: dict[str, Any], credentials_present: set[str] | No
     return out
 
 
+SyncRunOutcome = Literal["success", "failed", "rate_limited", "partial"]
+
+
 class LastSync(BaseModel):
     started_at: UtcDatetime
     finished_at: UtcDatetime | None = None
@@ -66,6 +69,55 @@ class LastSync(BaseModel):
     records: int = 0
     api_calls: int = 0
     duration_ms: int | None = None
+    bytes_received: int | None = Field(default=None, description="Bytes the provider's answers took on the wire")
+    peak_memory_mb: float | None = Field(default=None, description="The sync worker's peak memory (resident set)")
+
+
+class SyncProgress(BaseModel):
+    """Where a running sync is: written by the engine with each page's cursor."""
+
+    phase: str | None = Field(
+        description="The stream or step the sync is in, in the provider's words (GitHub: pull_requests, commits, "
+        "issues; Jira: setup, issues, sprints, reconcile); null before its first page"
+    )
+    pages: int = Field(description="Pages pulled so far (over every invocation of this sync)")
+    records: int = Field(description="Records pulled so far")
+    first_sync: bool = Field(
+        description="No sync has succeeded yet (new integration or changed scope): it walks the history back to "
+        "the backfill start"
+    )
+    percent: float | None = Field(
+        description="First sync only: how much of the time from the backfill start to the sync's start the current "
+        "phase has covered (0-100); null for a later sync and for a phase that is not a walk through time"
+    )
+    oldest: UtcDatetime | None = Field(default=None, description="How far back the phase has reached")
+    newest: UtcDatetime | None = Field(default=None, description="How far forward the phase has reached")
+    started_at: UtcDatetime = Field(description="When the sync started (its first invocation)")
+    updated_at: UtcDatetime | None = Field(default=None, description="When the last page was stored")
+
+
+class SyncRun(BaseModel):
+    """One invocation of the sync worker for an integration, as ``GET /integrations/{id}/syncs`` lists it."""
+
+    started_at: UtcDatetime
+    finished_at: UtcDatetime
+    outcome: SyncRunOutcome = Field(
+        description="success; partial: out of time, continued in a new invocation; rate_limited; failed"
+    )
+    reason: str = Field(description="Why it ran: created, scheduled, manual, credentials_changed, continuation")
+    records_written: int = Field(description="Records stored (new or changed)")
+    records_pulled: int = Field(description="Records read from the provider")
+    pages: int
+    api_calls: int = Field(description="Requests sent to the provider, retries included")
+    bytes_received: int = Field(description="Bytes the provider's answers took on the wire")
+    duration_ms: int
+    peak_memory_mb: float | None = Field(description="The worker's peak memory (resident set) at the end of the run")
+    error: str | None = Field(default=None, description="What went wrong, for a failed or rate-limited run")
+
+
+class SyncRunList(BaseModel):
+    items: list[SyncRun] = Field(description="Newest first")
+    next_token: str | None = None
 
 
 class LastError(BaseModel):
@@ -127,6 +179,9 @@ class Integration(BaseModel):
     last_webhook_at: UtcDatetime | None = None
     webhook_registration: WebhookRegistration | None = None
     """The webhook registered on the provider for the user; None for providers where the user sets it up."""
+    credentials_set_at: UtcDatetime | None = None
+    """When the credentials were last set (creation or a change); None for integrations made before it was kept
+    (their ``created_at`` stands in)."""
     provider_state: dict[str, Any] = Field(default_factory=dict)
     """Non-secret facts the sync discovered about the provider site that webhooks also need (for Jira: the
     sprint and estimation field ids, the board id, the user's time zone). Never a credential."""

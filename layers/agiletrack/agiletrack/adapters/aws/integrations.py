@@ -5,7 +5,8 @@ One partition per integration (``pk = INT#<id>``):
   ``created_at``, so the ``by_team`` index is sparse: it lists a team's integrations in creation order
   (the config API) and, scanned, every integration (the scheduler).
 - ``sk = SYNC``: the sync state: the provider cursor, the lease (with the generation it was taken under),
-  the queued flag, and the generation the cursor belongs to.
+  the queued flag, the generation the cursor belongs to, and the running sync's ``progress`` (written with
+  each cursor, so a page costs no extra write).
 - ``generation`` (on ``META`` and ``SYNC``): the scope generation. A scope change and a delete raise it in one
   transaction with the reset of the cursor (the lease is kept), and every write of a sync or webhook is
   conditional on it: a worker that started under an older generation writes nothing.
@@ -13,6 +14,8 @@ One partition per integration (``pk = INT#<id>``):
   ``webhook_rejected``...), one item per integration per hour however many events (atomic ``ADD``),
   expiring after two days (TTL ``expires_at``), for ``error_rate_24h`` and the webhook counters: the
   status reads at most ``COUNTER_ITEMS_READ`` of them.
+- ``sk = RUN#<finished ISO>#<owner>``: one sync worker invocation (``SyncRun``), expiring after
+  ``RUN_TTL`` (TTL ``expires_at``): an hourly sync keeps about 340 of them. Listed newest first.
 """
 
 from __future__ import annotations
@@ -32,10 +35,13 @@ from agiletrack.adapters.aws import clients
 from agiletrack.adapters.aws.dynamo import from_item, paginate, to_item, to_value
 from agiletrack.errors import Superseded, ValidationFailed
 from agiletrack.models.common import iso, utcnow
-from agiletrack.models.integrations import Integration
+from agiletrack.models.integrations import Integration, SyncProgress, SyncRun
 from agiletrack.settings import get_settings
 
 EVENT_TTL = timedelta(days=2)
+RUN_TTL = timedelta(days=14)
+RUN_PREFIX = "RUN#"
+RUN_PAGE_KEY = frozenset({"pk", "sk"})
 COUNTER_PREFIX = "COUNT#"
 COUNTER_ITEMS_READ = 25
 """Hourly counter items a status read takes at most: the current hour and the 24 before it."""
@@ -236,7 +242,7 @@ class DynamoIntegrationStore:
                         "Update": {
                             "TableName": self.table,
                             "Key": {"pk": to_value(_pk(integration_id)), "sk": to_value(SYNC)},
-                            "UpdateExpression": "SET generation = :g REMOVE #c, queued_until",
+                            "UpdateExpression": "SET generation = :g REMOVE #c, queued_until, progress",
                             "ExpressionAttributeNames": {"#c": "cursor"},
                             "ExpressionAttributeValues": {":g": to_value(new)},
                         }
@@ -296,16 +302,24 @@ class DynamoIntegrationStore:
         return True
 
     def acquire_lease(
-        self, integration_id: str, owner: str, now: datetime, *, ttl: timedelta, generation: int = 0
+        self,
+        integration_id: str,
+        owner: str,
+        now: datetime,
+        *,
+        ttl: timedelta,
+        generation: int = 0,
+        keep_progress: bool = False,
     ) -> bool:
         """Take the integration's sync lease (a conditional write with an expiry) under ``generation`` and
-        clear the queued flag: the queued job is now the running one."""
+        clear the queued flag: the queued job is now the running one. The progress of the sync before goes too,
+        unless ``keep_progress`` (a continuation carries on counting)."""
         try:
             clients.dynamodb().update_item(
                 TableName=self.table,
                 Key={"pk": to_value(_pk(integration_id)), "sk": to_value(SYNC)},
                 UpdateExpression="SET lease_owner = :o, lease_until = :until, lease_generation = :lg "
-                "REMOVE queued_until",
+                + ("REMOVE queued_until" if keep_progress else "REMOVE queued_until, progress"),
                 ConditionExpression="attribute_not_exists(lease_until) OR lease_until < :now OR lease_owner = :o",
                 ExpressionAttributeValues={
                     ":o": to_value(owner),
@@ -333,15 +347,28 @@ class DynamoIntegrationStore:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
 
-    def save_cursor(self, integration_id: str, owner: str, cursor: dict[str, Any], *, generation: int = 0) -> None:
-        """Store the provider cursor, only while holding the lease and while the sync state is still of
-        ``generation`` (a stale worker cannot move it); ``Superseded`` otherwise."""
+    def save_cursor(
+        self,
+        integration_id: str,
+        owner: str,
+        cursor: dict[str, Any],
+        *,
+        generation: int = 0,
+        progress: SyncProgress | None = None,
+    ) -> None:
+        """Store the provider cursor (and the sync's progress, in the same write), only while holding the lease
+        and while the sync state is still of ``generation`` (a stale worker cannot move it); ``Superseded``
+        otherwise."""
         values: dict[str, Any] = {":c": to_value(json.dumps(cursor)), ":o": to_value(owner)}
+        expression = "SET #c = :c"
+        if progress is not None:
+            values[":p"] = to_value(progress)
+            expression += ", progress = :p"
         try:
             clients.dynamodb().update_item(
                 TableName=self.table,
                 Key={"pk": to_value(_pk(integration_id)), "sk": to_value(SYNC)},
-                UpdateExpression="SET #c = :c",
+                UpdateExpression=expression,
                 ConditionExpression=f"lease_owner = :o AND {_generation_condition(generation, values)}",
                 ExpressionAttributeNames={"#c": "cursor"},
                 ExpressionAttributeValues=values,
@@ -367,7 +394,7 @@ class DynamoIntegrationStore:
             clients.dynamodb().update_item(
                 TableName=self.table,
                 Key={"pk": to_value(_pk(integration_id)), "sk": to_value(SYNC)},
-                UpdateExpression="REMOVE #c, queued_until",
+                UpdateExpression="REMOVE #c, queued_until, progress",
                 ConditionExpression="attribute_exists(pk)",
                 ExpressionAttributeNames={"#c": "cursor"},
             )
@@ -411,6 +438,38 @@ class DynamoIntegrationStore:
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
+
+    # ------------------------------------------------------------ sync runs
+    def add_run(self, integration_id: str, run: SyncRun, owner: str) -> None:
+        """Keep one sync worker invocation (a put: ``owner``, the job's message id, makes the key unique)."""
+        item = {
+            "pk": _pk(integration_id),
+            "sk": f"{RUN_PREFIX}{iso(run.finished_at)}#{owner}",
+            **run.model_dump(mode="python"),
+            "expires_at": int((run.finished_at + RUN_TTL).timestamp()),
+        }
+        clients.dynamodb().put_item(TableName=self.table, Item=to_item(item))
+
+    def runs(self, integration_id: str, *, limit: int, next_token: str | None) -> tuple[list[SyncRun], str | None]:
+        """One page of the integration's sync runs, newest first."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "pk = :p AND begins_with(sk, :r)",
+            "ExpressionAttributeValues": {":p": to_value(_pk(integration_id)), ":r": to_value(RUN_PREFIX)},
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        start = decode_token(next_token, RUN_PAGE_KEY)
+        if start:
+            if start["pk"]["S"] != _pk(integration_id) or not start["sk"]["S"].startswith(RUN_PREFIX):
+                raise ValidationFailed(NOT_OUR_TOKEN)
+            kwargs["ExclusiveStartKey"] = start
+        page = clients.dynamodb().query(**kwargs)
+        runs = [
+            SyncRun.model_validate({k: v for k, v in from_item(raw).items() if k not in ("pk", "sk", "expires_at")})
+            for raw in page.get("Items", [])
+        ]
+        return runs, encode_token(page.get("LastEvaluatedKey"))
 
     # ------------------------------------------------------------ event counters
     def add_event(self, integration_id: str, kind: str, at: datetime | None = None, *, outcome: str) -> None:

@@ -30,6 +30,8 @@ class ApiStats:
     quota_reset_at: datetime | None = None
     points_spent: int = 0
     """Rate-limit points spent (GitHub GraphQL ``rateLimit.cost``); equals calls for REST."""
+    bytes_received: int = 0
+    """Bytes of the provider's answers as they came over the wire (before decompression), retries included."""
 
     def quota(self) -> dict[str, Any] | None:
         if self.quota_limit is None and self.quota_remaining is None:
@@ -57,6 +59,19 @@ class PullContext:
     integration's ``provider_state``, as stored)."""
 
 
+@dataclass(frozen=True)
+class PullProgress:
+    """Where a pull is, as a page declares it (the engine turns it into the status's ``progress``).
+
+    ``phase`` names the stream or step the page belongs to (``pull_requests``, ``issues``, ``sprints``...).
+    A stream read newest first sets ``oldest``: how far back it has reached; one read oldest first sets
+    ``newest``: how far forward it has reached. A step that is not a walk through time sets neither."""
+
+    phase: str
+    oldest: datetime | None = None
+    newest: datetime | None = None
+
+
 @dataclass
 class PullPage:
     """One page of a pull: the records, and the cursor to store once they are stored."""
@@ -67,6 +82,8 @@ class PullPage:
     """True on the last page of this sync: the cursor is the starting point of the next sync."""
     provider_state: dict[str, Any] | None = None
     """New provider state to keep on the integration (stored with the page); None leaves it unchanged."""
+    progress: PullProgress | None = None
+    """Where the pull is after this page (optional: without it the status shows pages and records only)."""
 
 
 @dataclass

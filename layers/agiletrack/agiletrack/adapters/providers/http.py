@@ -6,7 +6,7 @@
 - answers classified into typed errors: 401 is ``AuthError``; 429 (and whatever the provider's own
   ``classify`` hook says, such as GitHub's 403 rate limits) is ``RateLimitError`` with the time the
   limit resets; anything else is left to the adapter;
-- every call counted in ``ApiStats`` (calls, latency, the quota the provider reports);
+- every call counted in ``ApiStats`` (calls, latency, bytes received, the quota the provider reports);
 - connections only to checked addresses (``pinned``), and one optional deadline over every request, retry
   and backoff of the client (by default the one of ``agiletrack.deadline.time_limit`` around its creation);
   past it the client raises ``ProviderTimeout``.
@@ -128,6 +128,7 @@ class ProviderHttp:
                 self._count(started)
                 raise ProviderError(f"The provider could not be reached: {type(exc).__name__}.") from exc
             self._count(started)
+            self.stats.bytes_received += response.num_bytes_downloaded
             if response.status_code in TRANSIENT_STATUS:
                 if attempt >= self.transient_retries:
                     raise TransientProviderError(

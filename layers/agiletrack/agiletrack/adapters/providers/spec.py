@@ -56,6 +56,11 @@ class ProviderSpec:
     validator: str | None = None
     """``"module:function"``: ``function(timeout)`` returns the callable that tries a full config and its
     credentials against the provider before anything is stored (see ``domain.integrations.Validator``)."""
+    metrics_model: str | None = None
+    """``"module:Class"`` of the pydantic model of the ``metrics`` object its calculator answers (for the OpenAPI
+    document; imported by the API function only). None: the answer's ``metrics`` is documented as any object."""
+    series_model: str | None = None
+    """``"module:Class"`` of the model of its ``series`` object (weekly series for charts), if it has one."""
 
     webhook_registrar: str | None = None
     """``"module:Class"`` of a ``WebhookRegistrar`` (``base.py``), imported on first use: the provider's webhook

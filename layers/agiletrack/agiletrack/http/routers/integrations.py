@@ -9,24 +9,33 @@ AWS environment gets fresh adapters).
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Annotated, Any, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
-from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidatorFunctionWrapHandler, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    RootModel,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    create_model,
+    model_validator,
+)
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from agiletrack.adapters.providers.registry import PROVIDER_NAMES, spec_for
 from agiletrack.domain.integrations import credential_problems
 from agiletrack.domain.status import IntegrationStatusView
 from agiletrack.http.context import team_id_from_event
-from agiletrack.http.errors import JSON
+from agiletrack.http.responses import BEARER, responses
 from agiletrack.models.integrations import (
     IntegrationList,
     IntegrationType,
     IntegrationView,
+    SyncRunList,
     UpdateIntegration,
 )
 from agiletrack.wiring import integration_service
@@ -40,58 +49,90 @@ _HOST = re.compile(r"^[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?$")
 
 
 # ---------------------------------------------------------------- request and answer models
-if TYPE_CHECKING:
-    AnyProviderConfig = BaseModel
-else:
-    AnyProviderConfig = Union[tuple(spec_for(name).config_model for name in PROVIDER_NAMES)]  # noqa: UP007
-    """One of the providers' config models (the OpenAPI document lists each)."""
-
-
-class NewIntegration(BaseModel):
-    """``POST /integrations``: the config is checked against the model of its ``type``, and every bad field is
-    named by its path (``config.repository``)."""
+class NewIntegrationOf(BaseModel):
+    """What every provider's create body has; each provider's model narrows ``type`` and ``config``."""
 
     model_config = ConfigDict(extra="forbid")
 
-    type: IntegrationType
+    type: str
     name: str | None = Field(default=None, min_length=1, max_length=100, description="Defaults to the repo/project")
-    config: AnyProviderConfig = Field(description="The config of the integration's type")
+    config: BaseModel = Field(description="The config of the integration's type")
+
+
+def _new_integration_model(kind: str) -> type[NewIntegrationOf]:
+    """``POST /integrations`` for one provider: ``type`` is its name, ``config`` its config model."""
+    config_model = spec_for(kind).config_model
+    return create_model(
+        "New" + config_model.__name__.removesuffix("Config") + "Integration",
+        __base__=NewIntegrationOf,
+        __doc__=f"Connect a {kind} integration.",
+        type=(Literal[kind], Field(description="The provider")),
+        config=(config_model, Field(description=f"The {kind} config, credentials included")),
+    )
+
+
+NEW_INTEGRATION_MODELS = {kind: _new_integration_model(kind) for kind in PROVIDER_NAMES}
+if TYPE_CHECKING:
+    AnyNewIntegration = NewIntegrationOf
+else:
+    AnyNewIntegration = Annotated[Union[tuple(NEW_INTEGRATION_MODELS.values())], Field(discriminator="type")]  # noqa: UP007
+    """One provider's create body, told apart by ``type`` (the OpenAPI document lists each)."""
+
+
+class NewIntegration(RootModel[AnyNewIntegration]):
+    """``POST /integrations``: a union discriminated by ``type``. It is checked in one pass that names every bad
+    field by its path (``config.repository``), an unknown ``type`` once as ``type``, and a config of another
+    provider's shape as bad fields of the config of ``type``."""
 
     @model_validator(mode="wrap")
     @classmethod
     def _config_of_type(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> NewIntegration:
+        if isinstance(data, NewIntegration):
+            return data
         if not isinstance(data, dict):
             return handler(data)  # type: ignore[no-any-return]
         kind = data.get("type")
         model = spec_for(kind).config_model if kind in PROVIDER_NAMES else None
         errors: list[InitErrorDetails] = []
+        checked = dict(data)
         if "config" in data:
-            data = dict(data)
-            if model is None:
-                # An unknown or missing type is reported once, not as a mismatch with every config model.
-                data["config"] = spec_for(PROVIDER_NAMES[0]).config_model.model_construct()
-            else:
+            # An unknown or missing type is reported once (as ``type``), not as a mismatch with every config model.
+            checked["config"] = None
+            if model is not None:
                 try:
-                    data["config"] = model.model_validate(data["config"])
+                    config = model.model_validate(data["config"])
                 except ValidationError as exc:
                     errors.extend(_relocated(exc, ("config",)))
-                    data["config"] = model.model_construct()
                 else:
+                    checked["config"] = config
                     errors.extend(
                         InitErrorDetails(
                             type=PydanticCustomError("credential", "{reason}", {"reason": reason}),
                             loc=("config", field),
                             input=None,
                         )
-                        for field, reason in credential_problems(str(kind), data["config"])
+                        for field, reason in credential_problems(str(kind), config)
                     )
         try:
-            result = handler(data)
+            envelope = _Envelope.model_validate(checked)
         except ValidationError as exc:
             raise ValidationError.from_exception_data(cls.__name__, [*_relocated(exc, ()), *errors]) from None
         if errors:
             raise ValidationError.from_exception_data(cls.__name__, errors)
-        return result  # type: ignore[no-any-return]
+        variant = NEW_INTEGRATION_MODELS[str(kind)].model_construct(
+            type=str(kind), name=envelope.name, config=checked["config"]
+        )
+        return cls.model_construct(root=variant)
+
+
+class _Envelope(BaseModel):
+    """The fields around the config, checked once whatever the type (the config is checked by its own model)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: IntegrationType
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    config: Any = Field()
 
 
 def _relocated(exc: ValidationError, prefix: tuple[str, ...]) -> list[InitErrorDetails]:
@@ -114,40 +155,6 @@ class WebhookSecret(BaseModel):
 class SyncQueued(BaseModel):
     queued: bool = True
     coalesced: bool = Field(description="True when a sync was already queued or running: this trigger joins it")
-
-
-class ErrorBody(BaseModel):
-    code: str
-    message: str
-    details: Any = None
-
-
-class ErrorResponse(BaseModel):
-    error: ErrorBody
-
-
-def _responses(status: int, description: str, *codes: int) -> dict[int, OpenAPIResponse]:
-    """The success answer (its schema is the route's return type) and the error answers, all in one shape."""
-    meaning = {
-        400: "The body is not valid JSON",
-        401: "Missing or invalid bearer token",
-        404: "No such integration for this team",
-        409: "Not possible for this integration type",
-        413: "The body is over 256 KB",
-        415: "The body is not application/json",
-        422: "Invalid request (each bad field named in details), or the provider refused the config "
-        "(the code names what failed)",
-        429: "The provider's rate limit is reached; try again later",
-        502: "The provider could not be reached or answered 5xx",
-    }
-    success: OpenAPIResponse = {"description": description}
-    if status == 204:
-        success["content"] = {}
-    errors: dict[int, OpenAPIResponse] = {
-        code: {"description": meaning[code], "content": {JSON: {"model": ErrorResponse}}}
-        for code in sorted({401, 422, *codes})
-    }
-    return {status: success, **errors}
 
 
 def _team() -> str:
@@ -178,19 +185,22 @@ IntegrationId = Annotated[str, Path(description="The integration id (int_...)")]
     description="Checks the config, tries the credentials against the provider, keeps them in Secrets Manager and "
     "queues the first sync. The answer is the only one that shows the webhook secret (GitHub, Jira).",
     tags=[TAG],
-    responses=_responses(201, "The integration, with its webhook URL and secret", 400, 413, 415, 429, 502),
+    security=BEARER,
+    responses=responses(201, "The integration, with its webhook URL and secret", 400, 413, 415, 429, 502),
 )
 def create_integration(
     body: Annotated[NewIntegration, Body(description="type, optional name, config")],
 ) -> IntegrationView:
-    return integration_service().create(_team(), body.type, body.config, name=body.name, base_url=_base_url())
+    new = body.root
+    return integration_service().create(_team(), new.type, new.config, name=new.name, base_url=_base_url())
 
 
 @router.get(
     "/integrations",
     summary="The team's integrations",
     tags=[TAG],
-    responses=_responses(200, "One page of integrations, oldest first"),
+    security=BEARER,
+    responses=responses(200, "One page of integrations, oldest first"),
 )
 def list_integrations(
     limit: Annotated[int, Query(ge=1, le=100, description="Page size")] = 50,
@@ -203,7 +213,8 @@ def list_integrations(
     "/integrations/<integration_id>",
     summary="One integration",
     tags=[TAG],
-    responses=_responses(200, "The integration (credentials masked, no webhook secret)", 404),
+    security=BEARER,
+    responses=responses(200, "The integration (credentials masked, no webhook secret)", 404),
 )
 def get_integration(integration_id: IntegrationId) -> IntegrationView:
     return integration_service().get(_team(), integration_id, base_url=_base_url())
@@ -216,7 +227,8 @@ def get_integration(integration_id: IntegrationId) -> IntegrationView:
     "given as `********` keeps its value. Changing the repository, branch, API root, Jira site/project/board or "
     "Trello board drops the stored records, cached metrics and sync cursor and queues a full sync.",
     tags=[TAG],
-    responses=_responses(200, "The updated integration", 400, 404, 413, 415, 429, 502),
+    security=BEARER,
+    responses=responses(200, "The updated integration", 400, 404, 413, 415, 429, 502),
 )
 def update_integration(
     integration_id: IntegrationId,
@@ -230,7 +242,8 @@ def update_integration(
     summary="Disconnect it",
     description="Removes the integration, its secret, its records, cached metrics and sync state.",
     tags=[TAG],
-    responses=_responses(204, "Deleted", 404),
+    security=BEARER,
+    responses=responses(204, "Deleted", 404),
 )
 def delete_integration(integration_id: IntegrationId) -> Response[None]:
     integration_service().delete(_team(), integration_id)
@@ -242,7 +255,8 @@ def delete_integration(integration_id: IntegrationId) -> Response[None]:
     summary="Rotate the webhook secret",
     description="GitHub and Jira only: Trello signs its webhooks with the application's api_secret (409).",
     tags=[TAG],
-    responses=_responses(200, "The new secret, shown only in this answer", 404, 409),
+    security=BEARER,
+    responses=responses(200, "The new secret, shown only in this answer", 404, 409),
 )
 def rotate_webhook_secret(integration_id: IntegrationId) -> WebhookSecret:
     return WebhookSecret(secret=integration_service().rotate_webhook_secret(_team(), integration_id))
@@ -252,7 +266,8 @@ def rotate_webhook_secret(integration_id: IntegrationId) -> WebhookSecret:
     "/integrations/<integration_id>/status",
     summary="Sync and webhook health",
     tags=[TAG],
-    responses=_responses(200, "Last sync, errors, data freshness, quota and webhook counters", 404),
+    security=BEARER,
+    responses=responses(200, "Last sync, errors, data freshness, quota and webhook counters", 404),
 )
 def integration_status(integration_id: IntegrationId) -> IntegrationStatusView:
     return integration_service().status(_team(), integration_id)
@@ -264,8 +279,26 @@ def integration_status(integration_id: IntegrationId) -> IntegrationStatusView:
     summary="Sync now",
     description="Queues a sync. A trigger while one is queued or running is accepted and coalesced into it.",
     tags=[TAG],
-    responses=_responses(202, "Queued", 404),
+    security=BEARER,
+    responses=responses(202, "Queued", 404),
 )
 def trigger_sync(integration_id: IntegrationId) -> SyncQueued:
     queued = integration_service().trigger_sync(_team(), integration_id)
     return SyncQueued(queued=True, coalesced=not queued)
+
+
+@router.get(
+    "/integrations/<integration_id>/syncs",
+    summary="Recent sync runs",
+    description="One entry per sync worker invocation (a long first sync takes several: `partial`, then the "
+    "continuation), newest first, kept for 14 days.",
+    tags=[TAG],
+    security=BEARER,
+    responses=responses(200, "One page of runs, newest first", 404),
+)
+def list_syncs(
+    integration_id: IntegrationId,
+    limit: Annotated[int, Query(ge=1, le=100, description="Page size")] = 20,
+    next_token: Annotated[str | None, Query(max_length=2048, description="From the previous page")] = None,
+) -> SyncRunList:
+    return integration_service().syncs(_team(), integration_id, limit=limit, next_token=next_token)

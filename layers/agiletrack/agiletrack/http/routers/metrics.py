@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from agiletrack.adapters.providers.registry import spec_for, specs
 from agiletrack.http.context import team_id_from_event
+from agiletrack.http.responses import BEARER, responses
+from agiletrack.metrics.documents import MetricsDocument
 from agiletrack.wiring import integration_service, metrics_service
 
 router = APIGatewayHttpRouter()
@@ -37,9 +39,11 @@ def provider_params(kind: str, query: dict[str, str] | None) -> dict[str, str]:
     description="The window is [since, until), ISO 8601, UTC; by default the 30 days that end now. "
     "Snapshot metrics (the state now) live under the key `now` and ignore the window." + _provider_params_text(),
     tags=["metrics"],
+    security=BEARER,
+    responses=responses(200, "The metrics document of the integration's type", 404, model=MetricsDocument),
 )
 def get_metrics(
-    integration_id: str,
+    integration_id: Annotated[str, Path(description="The integration id (int_...)")],
     since: Annotated[str | None, Query(description="Start of the window (inclusive), ISO 8601")] = None,
     until: Annotated[str | None, Query(description="End of the window (exclusive), ISO 8601")] = None,
 ) -> dict[str, Any]:

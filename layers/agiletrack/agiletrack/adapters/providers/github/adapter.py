@@ -78,6 +78,7 @@ from agiletrack.adapters.providers.base import (
     Measured,
     PullContext,
     PullPage,
+    PullProgress,
     ValidationInfo,
     WebhookDelivery,
     WebhookResult,
@@ -514,10 +515,11 @@ class GitHubAdapter:
                     cursor.target = _branch_head(data)
                     if cursor.head and cursor.target and cursor.target != cursor.head:
                         cursor.mode, cursor.page = "compare", 1  # what is new comes from compare, merges included
-                        yield PullPage(records=[], cursor=cursor.dump(), done=False)
+                        yield PullPage(records=[], cursor=cursor.dump(), done=False, progress=PullProgress("commits"))
                         continue
                 records: list[Record] = []
                 below_mark = False
+                oldest: datetime | None = None
                 for node in connection.get("nodes") or []:
                     if not isinstance(node, dict):
                         continue
@@ -527,15 +529,18 @@ class GitHubAdapter:
                         below_mark = True
                         break
                     cursor.seen(stamp)
+                    oldest = stamp if oldest is None else min(oldest, stamp)
                     records.append(record)
+                # Every stream is read newest first: the page's oldest stamp is how far back the stream has reached.
+                progress = PullProgress(stream.name, oldest=oldest)
                 page_info = connection.get("pageInfo") or {}
                 end_cursor = page_info.get("endCursor")
                 if page_info.get("hasNextPage") and isinstance(end_cursor, str) and not below_mark:
                     cursor.after = end_cursor
-                    yield PullPage(records=records, cursor=cursor.dump(), done=False)
+                    yield PullPage(records=records, cursor=cursor.dump(), done=False, progress=progress)
                     continue
                 done = cursor.finish_stream()
-                yield PullPage(records=records, cursor=cursor.dump(), done=done)
+                yield PullPage(records=records, cursor=cursor.dump(), done=done, progress=progress)
                 if done:
                     return
 
@@ -567,16 +572,17 @@ class GitHubAdapter:
         for record in records:
             cursor.seen(record.committed_at)
         total = body.get("total_commits")
+        progress = PullProgress("commits")  # compare lists by ancestry, not through time
         if oids and isinstance(total, int) and cursor.page * queries.COMPARE_PAGE_MAX < total:
             cursor.page += 1
-            return PullPage(records=list(records), cursor=cursor.dump(), done=False)
+            return PullPage(records=list(records), cursor=cursor.dump(), done=False, progress=progress)
         done = cursor.finish_stream()
-        return PullPage(records=list(records), cursor=cursor.dump(), done=done)
+        return PullPage(records=list(records), cursor=cursor.dump(), done=done, progress=progress)
 
     @staticmethod
     def _rewalk(cursor: PullCursor) -> PullPage:
         cursor.mode, cursor.page, cursor.after = "rewalk", 1, None
-        return PullPage(records=[], cursor=cursor.dump(), done=False)
+        return PullPage(records=[], cursor=cursor.dump(), done=False, progress=PullProgress("commits"))
 
     @staticmethod
     def _commits_by_oid(client: GraphQLClient, cfg: GitHubConfig, oids: list[str]) -> list[Commit]:

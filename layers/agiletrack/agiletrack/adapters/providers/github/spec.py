@@ -26,4 +26,6 @@ SPEC = ProviderSpec(
     signature_headers=("x-hub-signature", "x-hub-signature-256"),
     adapter="agiletrack.adapters.providers.github.adapter:GitHubAdapter",
     validator="agiletrack.adapters.providers.github.validate:make_validator",
+    metrics_model="agiletrack.adapters.providers.github.documents:GitHubMetrics",
+    series_model="agiletrack.adapters.providers.github.documents:GitHubSeries",
 )

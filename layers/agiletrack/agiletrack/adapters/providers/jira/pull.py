@@ -40,7 +40,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field
 
-from agiletrack.adapters.providers.base import PullContext, PullPage
+from agiletrack.adapters.providers.base import PullContext, PullPage, PullProgress
 from agiletrack.adapters.providers.jira.client import JiraClient
 from agiletrack.adapters.providers.jira.config import JiraConfig
 from agiletrack.adapters.providers.jira.normalize import (
@@ -183,13 +183,16 @@ class JiraPull:
         self.now = now
         self.cursor = JiraCursor.model_validate(ctx.cursor) if ctx.cursor else JiraCursor()
 
-    def _page(self, records: list[Record], *, done: bool = False, state: bool = False) -> PullPage:
+    def _page(self, records: list[Record], phase: Phase, *, done: bool = False, state: bool = False) -> PullPage:
         site = self.cursor.site
+        # Issues are searched oldest update first: the newest ``updated`` seen is how far forward the run has come.
+        newest = self.cursor.newest if phase == "issues" else None
         return PullPage(
             records=records,
             cursor=self.cursor.model_dump(mode="json"),
             done=done,
             provider_state=site.provider_state() if state and site is not None else None,
+            progress=PullProgress(phase, newest=newest),
         )
 
     def pages(self) -> Iterator[PullPage]:
@@ -199,7 +202,7 @@ class JiraPull:
             if site is None or self.now - site.refreshed_at >= SETUP_EVERY:
                 records = self._setup()
                 cur.phase = "issues"
-                yield self._page(records, state=True)
+                yield self._page(records, "setup", state=True)
             cur.phase = "issues"
         if cur.phase == "issues":
             yield from self._issues()
@@ -207,10 +210,10 @@ class JiraPull:
         if cur.phase == "sprints":
             records = self._sprints()
             cur.phase = "reconcile"
-            yield self._page(records)
+            yield self._page(records, "sprints")
         records = self._reconcile()
         cur.phase = "setup"
-        yield self._page(records, done=True)
+        yield self._page(records, "reconcile", done=True)
 
     # ------------------------------------------------------------ setup
     def _site(self) -> Site:
@@ -339,7 +342,7 @@ class JiraPull:
             if finished:
                 cur.mark, cur.jql = cur.newest, None
             self._prune_recent(cur.mark if finished else cur.newest)
-            yield self._page([*issues, *statuses])
+            yield self._page([*issues, *statuses], "issues")
             if finished:
                 return
 

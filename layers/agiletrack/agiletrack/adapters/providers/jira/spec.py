@@ -28,4 +28,6 @@ SPEC = ProviderSpec(
     signature_headers=("x-hub-signature",),
     adapter="agiletrack.adapters.providers.jira.adapter:JiraAdapter",
     validator="agiletrack.adapters.providers.jira.validate:make_validator",
+    metrics_model="agiletrack.adapters.providers.jira.documents:JiraMetrics",
+    series_model="agiletrack.adapters.providers.jira.documents:JiraSeries",
 )

@@ -27,4 +27,6 @@ SPEC = ProviderSpec(
     adapter="agiletrack.adapters.providers.trello.adapter:TrelloAdapter",
     validator="agiletrack.adapters.providers.trello.validate:make_validator",
     webhook_registrar="agiletrack.adapters.providers.trello.registration:TrelloWebhookRegistrar",
+    metrics_model="agiletrack.adapters.providers.trello.documents:TrelloMetrics",
+    series_model="agiletrack.adapters.providers.trello.documents:TrelloSeries",
 )

@@ -8,8 +8,9 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -213,3 +214,17 @@ def lookup(document: dict[str, Any], dotted: str) -> Any:
     for key in dotted.split("."):
         value = value[key]
     return value
+
+
+def weeks_of(since: datetime, until: datetime, dated: Iterable[tuple[datetime, float]]) -> list[dict[str, Any]]:
+    """A weekly series as METRICS.md words it, written out here for the expectations: the Monday (UTC) of every
+    week that overlaps ``[since, until)``, oldest first, zeros included; each dated value added to its week."""
+    monday = (since - timedelta(days=since.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
+    totals: dict[str, float] = {}
+    while monday < until:
+        totals[monday.date().isoformat()] = 0
+        monday += timedelta(days=7)
+    for at, value in dated:
+        assert since <= at < until, f"{at} is outside the window: leave it out of the expectation"
+        totals[(at - timedelta(days=at.weekday())).date().isoformat()] += value
+    return [{"week": week, "value": value} for week, value in totals.items()]

@@ -27,7 +27,16 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from tests.e2e.conftest import Api, LocalStack, Team, create_team, start_local_stack, status_of, wait_for
+from tests.e2e.conftest import (
+    Api,
+    LocalStack,
+    Team,
+    create_team,
+    start_local_stack,
+    status_of,
+    wait_for,
+    weeks_of,
+)
 from tests.fakes import jira_payloads as payloads
 from tests.fakes.jira import FakeIssue, FakeJira
 
@@ -326,6 +335,16 @@ def test_metrics_match_the_hand_computed_values(stack: LocalStack, api: Api, int
     assert set(metrics) == {"issues", "sprints", "velocity", "burndown", "now"}
 
     assert metrics["issues"] == ISSUES
+    # The series: created A, B, C (day 1), M (2), D (3), E (5), G (6), J (15); resolved A (5), B (8), D (8.5),
+    # F (10), G (12), J (18); points at each last entry into done: M 5 (day 4), A 3 (5), B 5 (8), D 4 (8.5, its
+    # estimate then), F 0 (10, no estimate), G 1 (12), J 8 (18).
+    assert document["series"] == {
+        "issues_created": weeks_of(SINCE, UNTIL, [(at(day), 1) for day in (1, 1, 1, 2, 3, 5, 6, 15)]),
+        "issues_resolved": weeks_of(SINCE, UNTIL, [(at(day), 1) for day in (5, 8, 8.5, 10, 12, 18)]),
+        "points_completed": weeks_of(
+            SINCE, UNTIL, [(at(4), 5), (at(5), 3), (at(8), 5), (at(8, 12), 4), (at(10), 0), (at(12), 1), (at(18), 8)]
+        ),
+    }
 
     sprints = metrics["sprints"]
     assert [s["id"] for s in sprints] == [str(ACTIVE), str(CLOSED)]  # 11 ended before the window; newest first

@@ -34,6 +34,7 @@ from tests.e2e.conftest import (
     run_cli,
     status_of,
     wait_for,
+    weeks_of,
 )
 from tests.fakes.github import FakeCommit, FakeGitHub, FakeIssue, FakePullRequest, FakeReview
 
@@ -384,6 +385,17 @@ def test_initial_sync_runs_by_itself_and_metrics_match_the_repository(
         assert lookup(document, key) == value, (key, lookup(document, key))
     assert lookup(document, "pull_requests.opened_per_week") == 1.5
     assert sum(week["value"] for week in lookup(document, "commits.weekly")) == 3
+    # The series: PRs 1, 2, 3 opened on days 1, 3, 5; PRs 1 and 4 merged on days 2 and 6; commits on days 1, 2
+    # and 8 (the merge commit and the one before the window left out); issues 10, 11, 13 opened on days 1, 2, 9;
+    # issues 10 and 12 closed on days 3 and 4 (13 closes after the window).
+    assert document["series"] == {
+        "prs_opened": weeks_of(SINCE, UNTIL, [(at(1), 1), (at(3), 1), (at(5), 1)]),
+        "prs_merged": weeks_of(SINCE, UNTIL, [(at(2), 1), (at(6), 1)]),
+        "commits": weeks_of(SINCE, UNTIL, [(at(1), 1), (at(2), 1), (at(8), 1)]),
+        "issues_opened": weeks_of(SINCE, UNTIL, [(at(1), 1), (at(2), 1), (at(9), 1)]),
+        "issues_closed": weeks_of(SINCE, UNTIL, [(at(3), 1), (at(4), 1)]),
+    }
+    assert document["series"]["commits"] == lookup(document, "commits.weekly")
 
 
 def deliver(

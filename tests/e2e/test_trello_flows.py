@@ -302,6 +302,16 @@ def test_metrics_match_the_hand_computed_values(stack: LocalStack, api: Api, int
     assert metrics["lists"] == {"throughput": THROUGHPUT}
     assert metrics["activity"] == {"members": MEMBERS, "comments": COMMENTS}
     assert metrics["now"]["labels"] == LABELS
+    # The series: A, B (day 1), C, D (day 2), F (day 3) and E (day 5) created in week 1, H before the window;
+    # done as the throughput's weekly.
+    assert document["series"] == {
+        "cards_created": [
+            {"week": WEEKS[0], "value": 6},
+            {"week": WEEKS[1], "value": 0},
+            {"week": WEEKS[2], "value": 0},
+        ],
+        "cards_done": THROUGHPUT["weekly"],
+    }
     assert_lists(metrics["now"]["lists"], list_ages(instant(document["generated_at"])))
 
 

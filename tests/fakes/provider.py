@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, urlparse
 from pydantic import BaseModel
 
 from agiletrack.adapters.providers.base import (
+    Measured,
     PullContext,
     PullPage,
     PullProgress,
@@ -30,6 +31,8 @@ from agiletrack.adapters.providers.http import ProviderHttp
 from agiletrack.adapters.providers.registry import register_extra
 from agiletrack.adapters.providers.spec import ProviderSpec
 from agiletrack.errors import InvalidPayload
+from agiletrack.metrics.stats import weekly_series
+from agiletrack.metrics.window import Window
 from agiletrack.models.common import iso, parse_iso
 from agiletrack.models.records import Record
 from tests.fakes.server import FakeServer
@@ -195,6 +198,9 @@ class TestAdapter:
         now: datetime,
         config: BaseModel,
         params: Mapping[str, str],
-    ) -> dict[str, Any]:
+    ) -> Measured:
         items = [r for r in records.get("test_item", []) if since <= r.updated_at < until]
-        return {"items": {"count": len(items), "total": sum(getattr(r, "value", 0) for r in items)}}
+        metrics = {"items": {"count": len(items), "total": sum(getattr(r, "value", 0) for r in items)}}
+        return Measured(
+            metrics=metrics, series={"items": weekly_series(Window(since, until), [(r.updated_at, 1) for r in items])}
+        )

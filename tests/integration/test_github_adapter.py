@@ -475,9 +475,12 @@ def test_compute_metrics_splits_records_by_kind(adapter: GitHubAdapter, github: 
     until = github.now
     since = until - timedelta(days=30)
 
-    metrics = adapter.compute_metrics(grouped, since, until, until, github.config(), {})
+    measured = adapter.compute_metrics(grouped, since, until, until, github.config(), {})
+    metrics = measured.metrics
 
     assert set(metrics) == {"pull_requests", "commits", "issues"}
+    assert set(measured.series) == {"prs_opened", "prs_merged", "commits", "issues_opened", "issues_closed"}
+    assert measured.series["commits"] == metrics["commits"]["weekly"]
     expected_commits = sum(1 for c in github.branches["main"] if since <= c.committed_at < until and c.parents == 1)
     assert metrics["commits"]["count"] == expected_commits
     expected_opened = sum(1 for p in github.pull_requests.values() if since <= p.created_at < until)

@@ -167,6 +167,8 @@ def test_the_metrics_answer_is_documented_per_type(document: dict[str, Any]) -> 
         assert {"integration_id", "type", "window", "generated_at", "metrics", "series"} <= set(
             schemas[name]["properties"]
         )
+        # every answer carries its series, so the document says it is always there
+        assert {"metrics", "series"} <= set(schemas[name]["required"]), name
 
 
 def _synced(aws: Resources, call_api: ApiCaller, body: dict[str, Any]) -> str:
@@ -193,6 +195,7 @@ def test_a_github_answer_matches_its_model(aws: Resources, call_api: ApiCaller) 
     parsed = MetricsDocument.model_validate(answer).root
     assert type(parsed).__name__ == "GitHubMetricsDocument"
     assert answer["metrics"]["pull_requests"]["opened"] > 0  # a document with data, not an empty one
+    assert sum(p["value"] for p in answer["series"]["prs_opened"]) == answer["metrics"]["pull_requests"]["opened"]
 
 
 def test_a_jira_answer_matches_its_model(aws: Resources, call_api: ApiCaller, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -207,6 +210,7 @@ def test_a_jira_answer_matches_its_model(aws: Resources, call_api: ApiCaller, mo
     parsed = MetricsDocument.model_validate(answer).root
     assert type(parsed).__name__ == "JiraMetricsDocument"
     assert answer["metrics"]["sprints"] and answer["metrics"]["burndown"] is not None
+    assert sum(p["value"] for p in answer["series"]["issues_created"]) == answer["metrics"]["issues"]["created"] > 0
 
 
 def test_a_trello_metrics_object_matches_its_model() -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from agiletrack.adapters.aws.metrics_cache import metrics_cache
 from tests.fakes.github import FakeGitHub
 from tests.fakes.jira import FakeJira
 from tests.integration.conftest import ApiCaller
@@ -55,3 +56,28 @@ def test_another_providers_parameter_is_ignored(call_api: ApiCaller, github: Fak
 
     assert reply.status == 200, reply.text
     assert "burndown" not in reply.json()["metrics"]
+
+
+def test_the_answer_carries_series_and_a_document_cached_before_them_is_computed_again(
+    call_api: ApiCaller, github: FakeGitHub
+) -> None:
+    # Given a GitHub integration, and its window's document cached by code that built no series (same key, the
+    # data version such code stored: the integration's records never changed)
+    body = {"type": "github", "config": github.config().model_dump(mode="json")}
+    integration_id = _created(call_api, body)
+    window = {"since": "2026-11-02T00:00:00Z", "until": "2026-11-16T00:00:00Z"}
+    key = "2026-11-02T00:00:00Z|2026-11-16T00:00:00Z|-"
+    old = {"integration_id": integration_id, "type": "github", "metrics": {"stale": True}}
+    metrics_cache().put(integration_id, key, old, "never", "2026-11-20T00:00:00Z")
+
+    # When its metrics are asked for that window
+    reply = call_api("GET", f"/integrations/{integration_id}/metrics", "team_a", query=window)
+
+    # Then they are computed again, with a zero-filled series for each of the two weeks (Mondays 11-02 and 11-09)
+    assert reply.status == 200, reply.text
+    document = reply.json()
+    assert "stale" not in document["metrics"]
+    empty = [{"week": "2026-11-02", "value": 0}, {"week": "2026-11-09", "value": 0}]
+    assert document["series"] == dict.fromkeys(
+        ("prs_opened", "prs_merged", "commits", "issues_opened", "issues_closed"), empty
+    )

@@ -141,13 +141,17 @@ def test_the_metrics_count_a_delivered_move(integration: Integration) -> None:
     records = {k: list(record_store().updated_since(integration.id, k, None)) for k in kinds}
     config = TrelloConfig.model_construct(**integration.config)
 
-    metrics = ADAPTER.compute_metrics(records, NOW - timedelta(days=7), NOW, NOW, config, {})
+    measured = ADAPTER.compute_metrics(records, NOW - timedelta(days=7), NOW, NOW, config, {})
+    metrics = measured.metrics
 
     # Two moves of one card; done 2 h ago: lead 3 d - 2 h = 70 h, cycle 5 h - 2 h = 3 h.
     assert metrics["cards"]["moves"]["total"] == 2 and metrics["cards"]["moves"]["per_card"] == 2.0
     assert metrics["cards"]["lead_time"]["median"] == 70.0
     assert metrics["cards"]["cycle_time"]["median"] == 3.0
     assert [row["open_cards"] for row in metrics["now"]["lists"]] == [0, 0, 1]
+    # The series: the card created 3 days ago and done 2 h ago, each in its week, summing to the totals.
+    assert sum(p["value"] for p in measured.series["cards_done"]) == metrics["lists"]["throughput"]["total"] == 1
+    assert sum(p["value"] for p in measured.series["cards_created"]) == 1
 
 
 @pytest.mark.parametrize("signing", ["other-secret", "another-url", "missing"])

@@ -205,3 +205,16 @@ def test_other_providers_render_by_the_same_shapes() -> None:
     assert row_of(text, "burndown.sprint_id") == ["burndown.sprint_id", "7"]
     assert row_of(text, "now.backlog.age.0-7d") == ["now.backlog.age.0-7d", "2"]
     assert row_of(text, "now.backlog.priority") == ["now.backlog.priority", "(none)"]
+
+
+def test_metrics_show_the_weekly_series_after_the_metrics() -> None:
+    weeks = [{"week": "2024-04-29", "value": 1}, {"week": "2024-05-06", "value": 0}]
+    answer = {**GITHUB, "series": {"prs_opened": weeks, "prs_merged": [{"week": "2024-04-29", "value": 2}]}}
+
+    text = render_metrics(answer)
+
+    assert "series.prs_opened" not in render_metrics(GITHUB)
+    assert row_of(text, "weekly series") == ["weekly series", "value"]
+    assert row_of(text, "series.prs_opened") == ["series.prs_opened", "2024-04-29:1", "2024-05-06:0"]
+    assert row_of(text, "series.prs_merged") == ["series.prs_merged", "2024-04-29:2"]
+    assert text.index("series.prs_opened") > text.index("commits.count")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from agiletrack.adapters.providers.github.metrics import compute_github_metrics
+from agiletrack.adapters.providers.github.metrics import compute_github_metrics, compute_github_series
 from agiletrack.adapters.providers.github.records import Commit, Issue, PullRequest, PullRequestReview, ReviewState
 from agiletrack.metrics.window import Window
 
@@ -535,3 +535,65 @@ def test_issue_closed_in_window_though_created_long_before() -> None:
     assert result["closed"] == 1
     assert result["close_rate"] is None
     assert result["time_to_close"]["median"] == 1512.0
+
+
+# ---------------------------------------------------------------- series
+SERIES_WINDOW = Window(since=t(6, 12), until=t(20, 12))
+"""Wednesday 03-06 12:00 to Wednesday 03-20 12:00: it overlaps three weeks, 03-04, 03-11 and 03-18."""
+
+
+def weeks(*values: int) -> list[dict[str, Any]]:
+    return [
+        {"week": week, "value": v} for week, v in zip(("2024-03-04", "2024-03-11", "2024-03-18"), values, strict=True)
+    ]
+
+
+def test_each_series_splits_its_total_by_week() -> None:
+    prs = [
+        pr(1, t(8), state="merged", merged_at=t(12)),  # opened in week 1, merged in week 2
+        pr(2, t(1), state="merged", merged_at=t(7)),  # opened before the window: merged in week 1 only
+        pr(3, t(19)),  # opened in week 3, still open
+        pr(4, t(6, 11, 59), state="merged", merged_at=t(20, 12)),  # created before since, merged at until: none
+        pr(5, t(8), deleted=True),  # a tombstone counts nowhere
+        pr(6, t(7), state="closed", closed_at=t(8)),  # opened in week 1, closed without merge
+    ]
+    commits = [
+        commit("c1", "ada", t(6, 12)),  # at since: in, week 1
+        commit("c2", "ada", t(6, 11, 59, 59)),  # a second before since: out
+        commit("c3", "bob", t(20, 11, 59, 59)),  # a second before until: in, week 3
+        commit("c4", "bob", t(20, 12)),  # at until: out
+        commit("c5", "bob", t(12), parents=2),  # a merge commit: out
+        commit("c6", "ada", t(10, 23, 59, 59)),  # Sunday night: week 1
+        commit("c7", "ada", t(11)),  # Monday 00:00: week 2
+    ]
+    issues = [
+        issue(1, t(7), state="closed", closed_at=t(19)),  # closed 03-08, reopened, closed again 03-19: week 3
+        issue(2, t(1), state="closed", closed_at=t(12)),  # opened before the window, closed in week 2
+        issue(3, t(13), closed_at=t(14)),  # closed then reopened: open now, a stale closed_at counts nowhere
+        issue(4, t(19)),  # opened in week 3
+    ]
+
+    series = compute_github_series(prs, commits, issues, SERIES_WINDOW)
+    metrics = compute_github_metrics(prs, commits, issues, SERIES_WINDOW)
+
+    # Opened: PRs 1 and 6 in week 1, none in week 2 (PR 2 was opened before since), PR 3 in week 3.
+    assert series["prs_opened"] == weeks(2, 0, 1)
+    # Merged: PR 2 in week 1, PR 1 in week 2, none in week 3 (PR 4 merged at until).
+    assert series["prs_merged"] == weeks(1, 1, 0)
+    # Commits: c1 and c6 in week 1, c7 in week 2, c3 in week 3; the same as commits.weekly.
+    assert series["commits"] == weeks(2, 1, 1) == metrics["commits"]["weekly"]
+    # Issues opened: 1 in week 1, 3 in week 2, 4 in week 3. Closed: none in week 1 (issue 1's first close is
+    # not its last), 2 in week 2, 1 in week 3 (its last close).
+    assert series["issues_opened"] == weeks(1, 1, 1)
+    assert series["issues_closed"] == weeks(0, 1, 1)
+    assert metrics["pull_requests"]["opened"] == 3 and metrics["pull_requests"]["merged"] == 2
+    assert metrics["commits"]["count"] == 4
+    assert metrics["issues"]["opened"] == 3 and metrics["issues"]["closed"] == 2
+
+
+def test_an_empty_repository_has_every_week_at_zero() -> None:
+    series = compute_github_series([], [], [], SERIES_WINDOW)
+
+    assert series == {
+        name: weeks(0, 0, 0) for name in ("prs_opened", "prs_merged", "commits", "issues_opened", "issues_closed")
+    }

@@ -419,6 +419,9 @@ def render_metrics(answer: Mapping[str, Any]) -> str:
     lines = [f"{k.ljust(width)}  {v}" for k, v in header]
     metrics = answer.get("metrics")
     body = render_document(metrics, key_title="metric") if isinstance(metrics, Mapping) else format_value(metrics)
+    series = answer.get("series")
+    if isinstance(series, Mapping) and series:
+        body += "\n\n" + render_document({"series": series}, key_title="weekly series")
     return "\n".join(lines) + "\n\n" + body
 
 

@@ -3,6 +3,7 @@
 - The window is ``[since, until)``; by default the 30 days that end now.
 - Only records changed since ``since`` are read (a Query on the ``by_updated`` index), except for the
   kinds an adapter measures as a snapshot of now (``snapshot_kinds``), which are read whole.
+- The document carries the adapter's ``metrics`` and ``series`` (weekly series for charts), computed in one call.
 - A computed document is cached in the metrics table with the integration's ``data_changed_at``; it
   is served again until the records change. The default window moves with the clock, so its cached
   document is reused only while nothing changed and for at most ``DEFAULT_WINDOW_REUSE``.
@@ -33,6 +34,10 @@ LATEST = datetime(9999, 1, 1, tzinfo=UTC)
 """Window ends outside ``[EARLIEST, LATEST]`` are refused: the calculators step days and weeks past the
 ends, which near year 1 or 9999 leaves the range of dates."""
 NEVER_CHANGED = "never"
+DOCUMENT_FORMAT = "series1"
+"""The shape of the document, part of every cached version: a document cached by code that built another shape
+(before ``series``) does not match and is computed again, rather than served without ``series`` until the records
+change."""
 
 
 def _parse_bound(name: str, value: str | None) -> datetime | None:
@@ -109,7 +114,8 @@ class MetricsService:
         now = self.clock()
         window, is_default = parse_window(since, until, now)
         extra = {k: v for k, v in sorted((params or {}).items()) if v not in (None, "")}
-        version = iso(integration.data_changed_at) if integration.data_changed_at else NEVER_CHANGED
+        changed = iso(integration.data_changed_at) if integration.data_changed_at else NEVER_CHANGED
+        version = f"{DOCUMENT_FORMAT}|{changed}"
         key = self._key(window, is_default, extra)
         cached = self.cache.get(integration.id, key)
         if cached is not None:
@@ -134,13 +140,14 @@ class MetricsService:
                 records[kind] = [r for r in self.records.updated_since(integration.id, kind, since) if not r.deleted]
             # The public config (no credentials) is all a calculator needs: branch, workflow lists, board.
             config = adapter.config_model.model_construct(**integration.config)
-            metrics = adapter.compute_metrics(records, window.since, window.until, now, config, params)
+            measured = adapter.compute_metrics(records, window.since, window.until, now, config, params)
         return {
             "integration_id": integration.id,
             "type": integration.type,
             "window": {"since": iso_short(window.since), "until": iso_short(window.until)},
             "generated_at": iso_short(now),
-            "metrics": metrics,
+            "metrics": measured.metrics,
+            "series": measured.series,
         }
 
     def refresh_default(self, integration: Integration) -> None:

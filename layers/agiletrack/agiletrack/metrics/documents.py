@@ -51,8 +51,8 @@ def _document_model(kind: str, metrics_ref: str, series_ref: str | None) -> type
     }
     if series_ref is not None:
         fields["series"] = (
-            _load(series_ref) | None,
-            Field(default=None, description="Weekly series for charts, each summing to its total"),
+            _load(series_ref),
+            Field(description="Weekly series for charts, each summing to the total it splits (always served)"),
         )
     return create_model(
         metrics_model.__name__.removesuffix("Metrics") + "MetricsDocument",

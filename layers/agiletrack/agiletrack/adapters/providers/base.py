@@ -15,6 +15,7 @@ from typing import Any, ClassVar, Protocol
 
 from pydantic import BaseModel
 
+from agiletrack.metrics.stats import WeekValue
 from agiletrack.models.records import Record
 
 
@@ -117,6 +118,16 @@ class WebhookResult:
     """A ping / handshake: the webhook is connected."""
     needs_refresh: bool = False
     """Some records are incomplete (for example commit sizes): the processor should fill them in."""
+
+
+@dataclass
+class Measured:
+    """What a calculator answers for one window: the ``metrics`` object and the ``series`` object (weekly series
+    for charts, each counted by the rule of the total it splits), computed together so that a provider reads its
+    records once for both."""
+
+    metrics: dict[str, Any]
+    series: dict[str, list[WeekValue]]
 
 
 @dataclass
@@ -232,6 +243,6 @@ class ProviderAdapter(Protocol):
         now: datetime,
         config: BaseModel,
         params: Mapping[str, str],
-    ) -> dict[str, Any]:
-        """The ``metrics`` object of ../shared/METRICS.md for this provider."""
+    ) -> Measured:
+        """The ``metrics`` and ``series`` objects of ../shared/METRICS.md for this provider."""
         ...

@@ -75,6 +75,7 @@ from pydantic import BaseModel
 
 from agiletrack.adapters.providers.base import (
     ApiStats,
+    Measured,
     PullContext,
     PullPage,
     PullProgress,
@@ -86,7 +87,7 @@ from agiletrack.adapters.providers.base import (
 from agiletrack.adapters.providers.github import queries, webhooks
 from agiletrack.adapters.providers.github.config import GitHubConfig
 from agiletrack.adapters.providers.github.graphql import GraphQLClient, auth_headers, classify
-from agiletrack.adapters.providers.github.metrics import compute_github_metrics
+from agiletrack.adapters.providers.github.metrics import compute_github_metrics, compute_github_series
 from agiletrack.adapters.providers.github.records import Commit, Issue, PullRequest, PullRequestReview
 from agiletrack.adapters.providers.github.spec import SPEC
 from agiletrack.adapters.providers.http import ProviderHttp
@@ -712,15 +713,16 @@ class GitHubAdapter:
         now: datetime,  # noqa: ARG002 - GitHub has no snapshot metrics
         config: BaseModel,
         params: Mapping[str, str],  # noqa: ARG002 - no GitHub metric takes parameters
-    ) -> dict[str, Any]:
+    ) -> Measured:
         cfg = _github_config(config)
         every = [record for group in records.values() for record in group]
-        return compute_github_metrics(
-            [r for r in every if isinstance(r, PullRequest)],
-            [r for r in every if isinstance(r, Commit)],
-            [r for r in every if isinstance(r, Issue)],
-            Window(since, until),
-            branch=cfg.branch,
+        prs = [r for r in every if isinstance(r, PullRequest)]
+        commits = [r for r in every if isinstance(r, Commit)]
+        issues = [r for r in every if isinstance(r, Issue)]
+        window = Window(since, until)
+        return Measured(
+            metrics=compute_github_metrics(prs, commits, issues, window, branch=cfg.branch),
+            series=compute_github_series(prs, commits, issues, window),
         )
 
 

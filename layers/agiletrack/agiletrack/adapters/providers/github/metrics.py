@@ -32,6 +32,11 @@ How the ambiguous points of the contract are read (also in ``docs/metrics.md``):
 - Issues: ``closed`` and ``time_to_close`` need ``state == "closed"`` and ``closed_at`` (the last close)
   in window. ``close_rate`` is, among issues created in window, those now closed with ``closed_at``
   before ``until``, so a past window is not changed by closes after it.
+- Series (``compute_github_series``): each one takes the records of the total it splits from the same
+  selection function the total uses (``opened_prs``, ``merged_prs``, ``counted_commits``, ``opened_issues``,
+  ``closed_issues``) and places each in the week of the timestamp that put it in the window: creation for
+  ``prs_opened`` and ``issues_opened``, ``merged_at`` for ``prs_merged``, ``committed_at`` for ``commits``,
+  the last close (``closed_at``) for ``issues_closed``. So each series sums to its total.
 """
 
 from __future__ import annotations
@@ -42,7 +47,7 @@ from datetime import datetime
 from typing import Any
 
 from agiletrack.adapters.providers.github.records import Commit, Issue, PullRequest, PullRequestReview
-from agiletrack.metrics.stats import duration_stats, hours_between, per_week, rate, weekly_series
+from agiletrack.metrics.stats import WeekValue, duration_stats, hours_between, per_week, rate, weekly_series
 from agiletrack.metrics.window import Window
 
 
@@ -64,6 +69,22 @@ def compute_github_metrics(
         "pull_requests": pull_request_metrics([p for p in pull_requests if not p.deleted], window),
         "commits": commit_metrics([c for c in commits if not c.deleted], window),
         "issues": issue_metrics([i for i in issues if not i.deleted], window),
+    }
+
+
+def compute_github_series(
+    pull_requests: Sequence[PullRequest], commits: Sequence[Commit], issues: Sequence[Issue], window: Window
+) -> dict[str, list[WeekValue]]:
+    """The ``series`` object: ``prs_opened``, ``prs_merged``, ``commits``, ``issues_opened``, ``issues_closed``,
+    each from the selection of the total it splits (so it sums to it)."""
+    prs = [p for p in pull_requests if not p.deleted]
+    live_issues = [i for i in issues if not i.deleted]
+    return {
+        "prs_opened": weekly_series(window, [(p.created_at, 1) for p in opened_prs(prs, window)]),
+        "prs_merged": weekly_series(window, [(at, 1) for _, at in merged_prs(prs, window)]),
+        "commits": commits_weekly(counted_commits([c for c in commits if not c.deleted], window), window),
+        "issues_opened": weekly_series(window, [(i.created_at, 1) for i in opened_issues(live_issues, window)]),
+        "issues_closed": weekly_series(window, [(at, 1) for _, at in closed_issues(live_issues, window)]),
     }
 
 
@@ -107,13 +128,24 @@ def _is_closed_unmerged(pr: PullRequest, window: Window) -> bool:
     return pr.state == "closed" and pr.merged_at is None and window.contains(pr.closed_at)
 
 
-def pull_request_metrics(pull_requests: Sequence[PullRequest], window: Window) -> dict[str, Any]:
-    """The ``pull_requests`` object; ``pull_requests`` must already be free of tombstones."""
-    created = [p for p in pull_requests if window.contains(p.created_at)]
+def opened_prs(pull_requests: Sequence[PullRequest], window: Window) -> list[PullRequest]:
+    """The PRs of ``pull_requests.opened``: created in window."""
+    return [p for p in pull_requests if window.contains(p.created_at)]
+
+
+def merged_prs(pull_requests: Sequence[PullRequest], window: Window) -> list[tuple[PullRequest, datetime]]:
+    """The PRs of ``pull_requests.merged``, with their merge time: merged in window."""
     merged: list[tuple[PullRequest, datetime]] = []
     for p in pull_requests:
         if p.merged_at is not None and window.contains(p.merged_at):
             merged.append((p, p.merged_at))
+    return merged
+
+
+def pull_request_metrics(pull_requests: Sequence[PullRequest], window: Window) -> dict[str, Any]:
+    """The ``pull_requests`` object; ``pull_requests`` must already be free of tombstones."""
+    created = opened_prs(pull_requests, window)
+    merged = merged_prs(pull_requests, window)
     closed_unmerged = [p for p in pull_requests if _is_closed_unmerged(p, window)]
 
     pickup_hours: list[float] = []
@@ -160,9 +192,19 @@ def _lines_changed(commit: Commit) -> int | None:
     return commit.additions + commit.deletions
 
 
+def counted_commits(commits: Sequence[Commit], window: Window) -> list[Commit]:
+    """The commits of ``commits.count``: committed in window, merge commits excluded."""
+    return [c for c in commits if c.parents <= 1 and window.contains(c.committed_at)]
+
+
+def commits_weekly(counted: Sequence[Commit], window: Window) -> list[WeekValue]:
+    """``commits.weekly`` (and the ``commits`` series): the counted commits by committed week."""
+    return weekly_series(window, [(c.committed_at, 1) for c in counted])
+
+
 def commit_metrics(commits: Sequence[Commit], window: Window) -> dict[str, Any]:
     """The ``commits`` object; ``commits`` must already be free of tombstones."""
-    counted = [c for c in commits if c.parents <= 1 and window.contains(c.committed_at)]
+    counted = counted_commits(commits, window)
     sizes = [size for size in map(_lines_changed, counted) if size is not None]
     per_author = Counter(_author_key(c) for c in counted)
     authors = [
@@ -172,7 +214,7 @@ def commit_metrics(commits: Sequence[Commit], window: Window) -> dict[str, Any]:
     return {
         "count": len(counted),
         "per_week": per_week(len(counted), window),
-        "weekly": weekly_series(window, [(c.committed_at, 1) for c in counted]),
+        "weekly": commits_weekly(counted, window),
         "size": duration_stats(sizes),
         "authors": authors,
     }
@@ -181,10 +223,24 @@ def commit_metrics(commits: Sequence[Commit], window: Window) -> dict[str, Any]:
 # ---------------------------------------------------------------- issues
 
 
+def opened_issues(issues: Sequence[Issue], window: Window) -> list[Issue]:
+    """The issues of ``issues.opened``: created in window."""
+    return [i for i in issues if window.contains(i.created_at)]
+
+
+def closed_issues(issues: Sequence[Issue], window: Window) -> list[tuple[Issue, datetime]]:
+    """The issues of ``issues.closed``, with their last close: closed now, that close in window."""
+    return [
+        (i, i.closed_at)
+        for i in issues
+        if i.state == "closed" and i.closed_at is not None and window.contains(i.closed_at)
+    ]
+
+
 def issue_metrics(issues: Sequence[Issue], window: Window) -> dict[str, Any]:
     """The ``issues`` object; ``issues`` must already be free of tombstones."""
-    created = [i for i in issues if window.contains(i.created_at)]
-    closed = [i for i in issues if i.state == "closed" and window.contains(i.closed_at)]
+    created = opened_issues(issues, window)
+    closed = [i for i, _ in closed_issues(issues, window)]
     created_then_closed = [
         i for i in created if i.state == "closed" and i.closed_at is not None and i.closed_at < window.until
     ]

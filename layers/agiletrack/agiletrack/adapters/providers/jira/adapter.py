@@ -12,6 +12,7 @@ import httpx
 from pydantic import BaseModel
 
 from agiletrack.adapters.providers.base import (
+    Measured,
     PullContext,
     PullPage,
     ValidationInfo,
@@ -22,7 +23,7 @@ from agiletrack.adapters.providers.base import (
 from agiletrack.adapters.providers.jira import webhooks
 from agiletrack.adapters.providers.jira.client import JiraClient
 from agiletrack.adapters.providers.jira.config import JiraConfig
-from agiletrack.adapters.providers.jira.metrics import compute_jira_metrics
+from agiletrack.adapters.providers.jira.metrics import JiraData, compute_jira_metrics, compute_jira_series
 from agiletrack.adapters.providers.jira.pull import JiraPull
 from agiletrack.adapters.providers.jira.records import JiraSprint
 from agiletrack.adapters.providers.jira.spec import SPEC
@@ -124,10 +125,11 @@ class JiraAdapter:
         now: datetime,
         config: BaseModel,  # noqa: ARG002 - the records carry the board and its fields
         params: Mapping[str, str],
-    ) -> dict[str, Any]:
-        document = compute_jira_metrics(records, since, until, now, sprint_id=params.get("sprint_id"))
+    ) -> Measured:
+        data = JiraData(records)  # One parse of the records serves the metrics and the series.
+        document = compute_jira_metrics(records, since, until, now, sprint_id=params.get("sprint_id"), data=data)
         compare_with_sprint_reports(document.get("sprints") or [], records.get("jira_sprint") or [])
-        return document
+        return Measured(metrics=document, series=compute_jira_series(records, since, until, now, data=data))
 
 
 if TYPE_CHECKING:

@@ -56,7 +56,7 @@ from agiletrack.adapters.providers.jira.sprints import (
 )
 from agiletrack.adapters.providers.jira.timeline import IssueTimeline, build_timeline
 from agiletrack.errors import ValidationFailed
-from agiletrack.metrics.stats import duration_stats, hours_between, round2, weekly_series
+from agiletrack.metrics.stats import WeekValue, duration_stats, hours_between, round2, weekly_series
 from agiletrack.metrics.window import Window
 from agiletrack.models.records import Record
 
@@ -126,7 +126,7 @@ def compute_jira_series(
     *,
     sprint_id: str | None = None,
     data: JiraData | None = None,
-) -> dict[str, Any]:
+) -> dict[str, list[WeekValue]]:
     """The ``series`` object: ``issues_created``, ``issues_resolved``, ``points_completed`` (weekly). ``data`` as
     for ``compute_jira_metrics``: one parse of the records serves both."""
     del now, sprint_id  # Same inputs as the metrics; the series depend on neither.

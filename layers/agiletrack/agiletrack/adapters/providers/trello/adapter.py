@@ -12,6 +12,7 @@ import httpx
 from pydantic import BaseModel
 
 from agiletrack.adapters.providers.base import (
+    Measured,
     PullContext,
     PullPage,
     ValidationInfo,
@@ -22,10 +23,12 @@ from agiletrack.adapters.providers.base import (
 from agiletrack.adapters.providers.trello import webhooks
 from agiletrack.adapters.providers.trello.client import PACER, Pacer, TrelloClient
 from agiletrack.adapters.providers.trello.config import TrelloConfig, api_root
-from agiletrack.adapters.providers.trello.metrics import compute_trello_metrics
+from agiletrack.adapters.providers.trello.history import BoardHistory
+from agiletrack.adapters.providers.trello.metrics import compute_trello_metrics, compute_trello_series
 from agiletrack.adapters.providers.trello.pull import TrelloPull
 from agiletrack.adapters.providers.trello.spec import SPEC
 from agiletrack.adapters.providers.trello.validate import TrelloValidator
+from agiletrack.metrics.window import Window
 from agiletrack.models.common import utcnow
 from agiletrack.models.records import Record
 
@@ -117,8 +120,13 @@ class TrelloAdapter:
         now: datetime,
         config: BaseModel,
         params: Mapping[str, str],  # noqa: ARG002 - Trello takes no extra parameter
-    ) -> dict[str, Any]:
-        return compute_trello_metrics(records, since, until, now, list_ids=_trello_config(config).list_ids)
+    ) -> Measured:
+        list_ids = _trello_config(config).list_ids
+        history = BoardHistory.build(records, Window(since, until), list_ids)  # One read serves both.
+        return Measured(
+            metrics=compute_trello_metrics(records, since, until, now, list_ids=list_ids, history=history),
+            series=compute_trello_series(records, since, until, list_ids=list_ids, history=history),
+        )
 
 
 if TYPE_CHECKING:

@@ -55,9 +55,11 @@ def compute_trello_metrics(
     now: datetime,
     *,
     list_ids: Sequence[str],
+    history: BoardHistory | None = None,
 ) -> dict[str, Any]:
-    """The ``metrics`` object of a Trello integration: ``cards``, ``lists``, ``activity``, ``now``."""
-    history = BoardHistory.build(records, Window(since, until), list_ids)
+    """The ``metrics`` object of a Trello integration: ``cards``, ``lists``, ``activity``, ``now``. ``history``:
+    the records already read for this window (``BoardHistory.build``), to share with the series."""
+    history = history if history is not None else BoardHistory.build(records, Window(since, until), list_ids)
     return {
         "cards": {
             "lead_time": duration_stats(_lead_hours(history)),
@@ -71,10 +73,16 @@ def compute_trello_metrics(
 
 
 def compute_trello_series(
-    records: Mapping[str, Sequence[Record]], since: datetime, until: datetime, *, list_ids: Sequence[str]
+    records: Mapping[str, Sequence[Record]],
+    since: datetime,
+    until: datetime,
+    *,
+    list_ids: Sequence[str],
+    history: BoardHistory | None = None,
 ) -> dict[str, list[WeekValue]]:
-    """The ``series`` object: ``cards_created`` (by creation time) and ``cards_done`` (as throughput's weekly)."""
-    history = BoardHistory.build(records, Window(since, until), list_ids)
+    """The ``series`` object: ``cards_created`` (by creation time) and ``cards_done`` (as throughput's weekly).
+    ``history`` as for ``compute_trello_metrics``: one read of the records serves both."""
+    history = history if history is not None else BoardHistory.build(records, Window(since, until), list_ids)
     return {"cards_created": _cards_created(history), "cards_done": _done_weekly(history)}
 
 

@@ -20,6 +20,18 @@ export function destroyCharts() {
   live.clear();
 }
 
+// How many of a dataset's elements Chart.js drew: not skipped, and for a value (a bar for a null value keeps
+// its element, drawn as nothing).
+function drawnCount(chart, index) {
+  const meta = chart.getDatasetMeta(index);
+  return meta.data.filter((element, i) => {
+    if (element.skip) return false;
+    const parsed = meta.controller.getParsed(i);
+    const value = typeof parsed === "number" ? parsed : parsed?.[meta.vScale?.axis ?? "y"];
+    return Number.isFinite(value);
+  }).length;
+}
+
 function drawnSummary(id, chart) {
   return {
     id,
@@ -28,7 +40,7 @@ function drawnSummary(id, chart) {
     datasets: chart.data.datasets.map((d, index) => ({
       label: d.label,
       data: [...d.data],
-      drawn: chart.getDatasetMeta(index).data.filter((element) => !element.skip).length,
+      drawn: drawnCount(chart, index),
     })),
   };
 }

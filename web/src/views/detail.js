@@ -63,7 +63,8 @@ function syncsTable(runs) {
     { class: "card", "aria-labelledby": "syncs-title" },
     el("h2", { id: "syncs-title" }, "Recent syncs"),
     items.length === 0 ? el("p", { class: "muted" }, "No sync has run yet.") : el(
-      "div", { class: "scroll" },
+      // Scrolls sideways on a phone: focusable, so a keyboard can scroll it too, and named for screen readers.
+      "div", { class: "scroll", tabindex: "0", role: "region", "aria-label": "Recent syncs, scrollable" },
       el(
         "table",
         { class: "data runs" },

@@ -1,9 +1,10 @@
 """``make demo`` (``python -m devstack.demo``): the local stack with the repository's fake providers, populated.
 
 It starts the fake GitHub and Jira (a few months of activity from ``tests/fakes/demo_data.py``) and the fake
-Trello, then ``python -m devstack`` pointed at them, connects one integration of each kind for the stack's demo
-team through the API, waits for the first syncs and prints the dashboard's URL and the team token. From then
-on it makes a change on a fake provider now and then and sends its signed webhook, so the dashboard moves.
+Trello (a board with as many months of cards), then ``python -m devstack`` pointed at them, connects one
+integration of each kind for the stack's demo team through the API, waits for the first syncs and prints the
+dashboard's URL and the team token. From then on it makes a change on a fake provider now and then and sends
+its signed webhook (Trello's through the webhook the integration registered), so the dashboard moves.
 Ctrl-C stops it all. It needs a checkout (the fakes live under ``tests/``) and the dev dependencies.
 """
 
@@ -32,11 +33,15 @@ from tests.fakes import jira_payloads
 from tests.fakes.demo_data import DONE, IN_PROGRESS, demo_github, demo_jira
 from tests.fakes.github import FakeGitHub
 from tests.fakes.jira import FakeJira
-from tests.fakes.trello import LISTS, FakeTrello
+from tests.fakes.trello import FakeTrello
 
 START_SECONDS = 90.0
 SYNC_SECONDS = 180.0
 STOP = threading.Event()
+TRELLO_CARDS = 240
+"""Cards on the demo board (ten actions each: creations, moves forward and back, comments, labels)."""
+TRELLO_WORKFLOW = 5
+"""The board's first five lists are the workflow, waiting to done."""
 """Set by Ctrl-C (SIGINT) or SIGTERM: every wait of the demo ends at once."""
 
 
@@ -106,8 +111,15 @@ def wait_for_syncs(api: httpx.Client, ids: Sequence[str]) -> None:
 class Activity:
     """Changes on the fakes, each followed by the webhook the provider would send."""
 
-    def __init__(self, github: FakeGitHub, jira: FakeJira, hooks: dict[str, dict[str, Any]], seed: int = 5) -> None:
-        self.github, self.jira, self.hooks = github, jira, hooks
+    def __init__(
+        self,
+        github: FakeGitHub,
+        jira: FakeJira,
+        trello: FakeTrello,
+        hooks: dict[str, dict[str, Any]],
+        seed: int = 5,
+    ) -> None:
+        self.github, self.jira, self.trello, self.hooks = github, jira, trello, hooks
         self.rng = random.Random(seed)
 
     def github_pull_request(self) -> None:
@@ -183,9 +195,22 @@ class Activity:
         body, headers = jira_payloads.signed(event, hook["secret"])
         httpx.post(hook["url"], content=body, headers=headers, timeout=30)
 
+    def trello_card_moves(self) -> None:
+        """A card moved one list forward on the board's workflow, delivered by the webhook Trello registered."""
+        board = self.trello.board()
+        workflow = list(board.lists)[:TRELLO_WORKFLOW]
+        open_cards = [c for c in board.cards.values() if not c.closed and c.list_id in workflow[:-1]]
+        if not open_cards:
+            return
+        card = self.rng.choice(open_cards)
+        action = self.trello.move_card(card.id, workflow[workflow.index(card.list_id) + 1])
+        self.trello.webhooks.deliver(action, board.ref())
+
     def step(self) -> None:
+        roll = self.rng.random()
+        change = self.github_pull_request if roll < 0.4 else self.jira_issue_moves if roll < 0.7 else None
         try:
-            (self.github_pull_request if self.rng.random() < 0.6 else self.jira_issue_moves)()
+            (change or self.trello_card_moves)()
         except httpx.HTTPError as error:
             print(f"demo: a webhook could not be sent ({error})", file=sys.stderr)
 
@@ -205,6 +230,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     print("demo: seeding the fake GitHub, Jira and Trello…", flush=True)
     with demo_github(days=args.days) as github, demo_jira(days=args.days) as jira, FakeTrello() as trello:
+        trello.generate(cards=TRELLO_CARDS, actions=TRELLO_CARDS * 10, lists=TRELLO_WORKFLOW, span_days=args.days)
         env = {"SSL_CERT_FILE": jira.ca_file, "TRELLO_API_URL": trello.url}
         process, url, token = start_stack(args.state_dir, args.port, args.aws_port, env)
         signal.signal(signal.SIGINT, lambda _signum, _frame: STOP.set())
@@ -233,7 +259,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         {
                             "type": "trello",
                             "name": "Roadmap board",
-                            "config": {**trello.config(), "list_ids": list(LISTS)},
+                            "config": {**trello.config(), "list_ids": list(trello.board().lists)[:TRELLO_WORKFLOW]},
                         },
                     ),
                 ]
@@ -245,7 +271,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"\nDashboard:  {url}/\nTeam token: {token}\n(paste the token to sign in; Ctrl-C stops it all)\n",
                 flush=True,
             )
-            activity = Activity(github, jira, hooks)
+            activity = Activity(github, jira, trello, hooks)
             next_at = time.monotonic() + args.every
             while not STOP.is_set() and process.poll() is None:
                 if time.monotonic() >= next_at:

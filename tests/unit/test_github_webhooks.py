@@ -146,7 +146,15 @@ def test_form_encoded_payload_is_read_from_its_payload_field() -> None:
     assert [r.id for r in result.records] == ["7"]
 
 
-@pytest.mark.parametrize("body", [b"not json", b"[1, 2]", b"\xff\xfe"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"not json",
+        b"[1, 2]",
+        b"\xff\xfe",
+        pytest.param(b"[" * 100_000 + b"]" * 100_000, id="nested-beyond-the-parser"),  # found by the fuzz test
+    ],
+)
 def test_a_body_that_is_not_a_payload_is_refused(body: bytes) -> None:
     with pytest.raises(ValidationFailed):
         ADAPTER.parse_webhook(delivery("pull_request", body=body), CONFIG)

@@ -98,7 +98,7 @@ def decoded_payload(delivery: WebhookDelivery) -> dict[str, Any]:
                 raise InvalidPayload("The form-encoded delivery has no payload field.")
             text = fields["payload"][0]
         payload = json.loads(text)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:  # nested beyond the parser, too
         raise InvalidPayload("The delivery body is not a GitHub JSON payload.") from exc
     if not isinstance(payload, dict):
         raise InvalidPayload("The delivery body is not a JSON object.")

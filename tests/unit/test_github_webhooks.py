@@ -525,3 +525,17 @@ def test_merge_record_keeps_stored_commit_sizes_when_the_refresh_did_not_happen(
     refreshed = incoming.model_copy(update={"additions": 9, "deletions": 0, "parents": 1})
     assert merge_record(stored, refreshed) == refreshed
     assert ADAPTER.merge_record(stored, incoming) == merged
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"action": "opened", "pull_request": "not an object", "repository": {"full_name": "octo-org/octo-repo"}},
+        {"action": "opened", "pull_request": {"number": "seven"}, "repository": {"full_name": "octo-org/octo-repo"}},
+        {"action": "closed", "issue": {"number": 1, "created_at": "yesterday"}, "repository": {}},
+    ],
+)
+def test_a_signed_payload_of_another_shape_is_ignored_as_malformed_not_retried(payload: dict[str, object]) -> None:
+    event = "issues" if "issue" in payload else "pull_request"
+    result = ADAPTER.parse_webhook(delivery(event, body=json.dumps(payload).encode()), CONFIG)
+    assert result.ignored and result.event == "malformed" and result.records == []

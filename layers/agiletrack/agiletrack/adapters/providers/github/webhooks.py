@@ -41,13 +41,15 @@ from urllib.parse import parse_qs
 from agiletrack.adapters.providers.base import WebhookDelivery, WebhookResult
 from agiletrack.adapters.providers.github.config import GitHubConfig
 from agiletrack.adapters.providers.github.records import Commit, Issue, PullRequest, PullRequestReview, ReviewState
-from agiletrack.errors import InvalidPayload, ValidationFailed
+from agiletrack.errors import InvalidPayload
 from agiletrack.models.common import as_utc, parse_iso
 from agiletrack.models.records import Record
 
 SIGNATURE_HEADER = "x-hub-signature-256"
 EVENT_HEADER = "x-github-event"
 DELIVERY_HEADER = "x-github-delivery"
+MALFORMED = "malformed"
+"""The event name a signed delivery we cannot read is counted under (as for every provider)."""
 
 PULL_REQUEST_ACTIONS = frozenset(
     {"opened", "reopened", "closed", "ready_for_review", "converted_to_draft", "edited", "synchronize"}
@@ -135,8 +137,10 @@ def parse(delivery: WebhookDelivery, config: GitHubConfig) -> WebhookResult:
     payload = decoded_payload(delivery)
     try:
         return _parse(event, payload, delivery, config)
-    except (KeyError, TypeError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
-        raise ValidationFailed(f"The {event} delivery does not have the shape GitHub documents.") from exc
+    except (KeyError, TypeError, ValueError):  # pydantic's ValidationError is a ValueError
+        # Signed, but not the shape GitHub documents: nothing in it can be measured, and a retry reads the same
+        # bytes. Accepted and ignored (counted as ``malformed``), never retried into the dead-letter queue.
+        return WebhookResult(event=MALFORMED, ignored=True)
 
 
 def _parse(event: str, payload: dict[str, Any], delivery: WebhookDelivery, config: GitHubConfig) -> WebhookResult:

@@ -428,11 +428,18 @@ def _jira_section(timed: dict[str, Any], memory: dict[str, Any] | None) -> list[
         "- Every Jira kind is a snapshot kind (the backlog and the sprints need every issue, whatever the window), "
         "so the cold call reads all the integration's records; reading them is moto's Query emulation (it scans "
         "the table's partition for each page) and the decoding of each record's JSON.",
+        NOTE_API_MEMORY,
         "",
     ]
     if not mem:
         lines.insert(len(lines) - 1, "- The memory pass did not complete; see `.local/bench/jira_sync_memory.log`.")
     return lines
+
+
+NOTE_API_MEMORY = (
+    "- The API function has `MemorySize: 1024` (template.yaml) for the cold call's peak: see `docs/operations.md`, "
+    '"API function memory" (the RSS here also holds what the worker\'s invocations left in this process).'
+)
 
 
 # ---------------------------------------------------------------- Trello sync
@@ -575,6 +582,7 @@ def _trello_section(timed: dict[str, Any], memory: dict[str, Any] | None) -> lis
         ),
         "",
     ]
+    lines.insert(len(lines) - 1, NOTE_API_MEMORY)
     if not mem:
         lines.insert(len(lines) - 1, "- The memory pass did not complete; see `.local/bench/trello_sync_memory.log`.")
     return lines

@@ -30,7 +30,8 @@ def _runners() -> dict[str, Callable[[], dict[str, Any]]]:
         "jira_sync_memory": jira_sync.run_memory,
         "webhooks": webhooks.run,
         "scheduler": scheduler.run,
-        "trello_sync": trello_sync.run,
+        "trello_sync": trello_sync.run_timed,
+        "trello_sync_memory": trello_sync.run_memory,
         "dashboard": dashboard.run,
     }
 
@@ -43,6 +44,7 @@ ORDER = (
     "jira_sync",
     "jira_sync_memory",
     "trello_sync",
+    "trello_sync_memory",
     "dashboard",
 )
 

@@ -106,16 +106,20 @@ class MetricsMeter:
 _METRICS_METER: list[MetricsMeter] = []
 
 
-def instrument_metrics() -> MetricsMeter:
+def instrument_metrics(adapter: type | None = None) -> MetricsMeter:
     """Time, in this process only, the record reads of the metrics (``updated_since``: Query pages and
-    decoding, as the caller consumes them) and the Jira calculators."""
-    if _METRICS_METER:
-        return _METRICS_METER[0]
-    from agiletrack.adapters.aws.records import DynamoRecordStore
+    decoding, as the caller consumes them) and the calculators of ``adapter`` (Jira's by default)."""
     from agiletrack.adapters.providers.jira.adapter import JiraAdapter
 
+    target = adapter or JiraAdapter
+    if _METRICS_METER:
+        meter = _METRICS_METER[0]
+        _time_compute(meter, target)
+        return meter
+    from agiletrack.adapters.aws.records import DynamoRecordStore
+
     meter = MetricsMeter()
-    updated_since, compute = DynamoRecordStore.updated_since, JiraAdapter.compute_metrics
+    updated_since = DynamoRecordStore.updated_since
 
     def timed_updated_since(self: Any, *args: Any, **kwargs: Any) -> Iterator[Any]:
         records = updated_since(self, *args, **kwargs)
@@ -130,6 +134,18 @@ def instrument_metrics() -> MetricsMeter:
             meter.records += 1
             yield record
 
+    DynamoRecordStore.updated_since = timed_updated_since  # type: ignore[method-assign]
+    _time_compute(meter, target)
+    _METRICS_METER.append(meter)
+    return meter
+
+
+def _time_compute(meter: MetricsMeter, adapter: Any) -> None:
+    """Wrap ``adapter.compute_metrics`` (once) to add its time to ``meter.compute_s``."""
+    if getattr(adapter, "_bench_timed", False):
+        return
+    compute = adapter.compute_metrics
+
     def timed_compute(self: Any, *args: Any, **kwargs: Any) -> Any:
         started = time.perf_counter()
         try:
@@ -137,10 +153,8 @@ def instrument_metrics() -> MetricsMeter:
         finally:
             meter.compute_s += time.perf_counter() - started
 
-    DynamoRecordStore.updated_since = timed_updated_since  # type: ignore[method-assign]
-    JiraAdapter.compute_metrics = timed_compute  # type: ignore[method-assign]
-    _METRICS_METER.append(meter)
-    return meter
+    adapter.compute_metrics = timed_compute
+    adapter._bench_timed = True
 
 
 class QueryApi(Api):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from agiletrack.models.common import UtcDatetime
 
@@ -25,3 +25,23 @@ class Record(BaseModel):
     updated_at: UtcDatetime
     deleted: bool = False
     """A tombstone: the provider deleted (or transferred away) the item. Metrics skip it."""
+
+
+_FIELDS_SETS: dict[frozenset[str], set[str]] = {}
+
+
+class SharedFieldsSet(BaseModel):
+    """For immutable models held by the hundred thousand (a cold metrics call holds every record): pydantic gives
+    each instance a set of the fields it was given (728 bytes for seven names, often more than the instance's
+    own data); these share one set per distinct content. Safe only with ``frozen=True``: nothing can assign to
+    the instance, and ``model_copy`` copies the set before changing it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    @model_validator(mode="after")
+    def _share_fields_set(self) -> SharedFieldsSet:
+        given = self.__pydantic_fields_set__
+        shared = _FIELDS_SETS.setdefault(frozenset(given), given)
+        if shared is not given:
+            object.__setattr__(self, "__pydantic_fields_set__", shared)
+        return self

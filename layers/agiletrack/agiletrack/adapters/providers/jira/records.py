@@ -18,18 +18,19 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from agiletrack.models.common import UtcDatetime
-from agiletrack.models.records import Record
+from agiletrack.models.records import Record, SharedFieldsSet
 
 StatusCategory = Literal["new", "indeterminate", "done"]
 HistoryField = Literal["status", "sprint", "estimate", "resolution"]
 SprintState = Literal["future", "active", "closed"]
 
 
-class JiraChange(BaseModel):
-    """One changed field of one changelog history entry.
+class JiraChange(SharedFieldsSet):
+    """One changed field of one changelog history entry (immutable: an issue holds tens of them and a cold
+    metrics call every issue, so they share their fields sets, ``SharedFieldsSet``).
 
     - ``status``: ``from_value``/``to_value`` are status ids (strings), ``*_string`` their names.
     - ``sprint``: ``from_value``/``to_value`` are comma-separated sprint ids as Jira writes them

@@ -1,13 +1,16 @@
-"""Trello REST over ``ProviderHttp``, paced under Trello's limits.
+"""Trello REST over ``ProviderHttp``, paced under Trello's limits: the one client of the sync (``pull``) and of
+the webhook registrar (``registration``).
 
 - ``key`` and ``token`` go as query parameters on every request (Trello's documented way); they never appear in
-  an error message, and httpx's request log line gets them replaced (``validate.install_log_redaction``).
+  an error message, and httpx's request log line gets them replaced, the token in a ``/1/tokens/{token}/`` path
+  too (``validate.install_log_redaction``).
 - Trello allows 100 requests per 10 s per token and 300 per 10 s per key, and sends no rate headers. Every
   request first takes a token from two process-wide buckets, one per token and one per key (``Pacer``), shared
   by every client made with them in the worker, sized so that no 10 s window can hold more than
   ``TOKEN_WINDOW_BUDGET`` (or ``KEY_WINDOW_BUDGET``) requests: a little under the limits, for the margin.
-- A ``429`` is waited out in place after 2, 4 and 8 s; a fourth one becomes ``RateLimitError`` 60 s ahead (the
-  retry policy brings the job back then). ``401`` is ``AuthError``; ``404`` and ``400`` (an id Trello cannot
+- A ``429`` is waited out in place after 2, 4 and 8 s (``rate_limit_waits``: the registrar, inside an API
+  request, waits 2 s once); one more becomes ``RateLimitError`` 60 s ahead (the retry policy brings a sync job
+  back then). ``401`` is ``AuthError``; ``404`` and ``400`` (an id Trello cannot
   read) are ``ProviderRefused``; anything else is ``ProviderError`` (502/503/504 are retried in place first by
   ``ProviderHttp``).
 """
@@ -111,18 +114,21 @@ class TrelloClient:
         api_root: str,
         api_key: str,
         api_token: str,
-        stats: ApiStats,
+        stats: ApiStats | None = None,
         *,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
         timeout: float = 30.0,
         pacer: Pacer = PACER,
+        transient_retries: int = 3,
+        rate_limit_waits: tuple[float, ...] = RATE_LIMIT_WAITS_S,
     ) -> None:
         install_log_redaction()
         self.key = api_key
         self.token = api_token
         self.sleep = sleep
         self.pacer = pacer
+        self.rate_limit_waits = rate_limit_waits
         self.throttled = 0
         """429s met by this client."""
         self.http = ProviderHttp(
@@ -134,6 +140,7 @@ class TrelloClient:
             transport=transport,
             sleep=sleep,
             classify=_classify,
+            transient_retries=transient_retries,
         )
 
     def close(self) -> None:
@@ -146,8 +153,9 @@ class TrelloClient:
         self.close()
 
     def request(self, method: str, path: str, what: str, **kwargs: Any) -> httpx.Response:
-        """One request, paced; a 429 waited out in place up to three times."""
-        for wait in (*RATE_LIMIT_WAITS_S, None):
+        """One request, paced; a 429 waited out in place (``rate_limit_waits``). The answer whatever its status
+        (429 and 401 aside): ``json`` reads a 200 or says what another status means."""
+        for wait in (*self.rate_limit_waits, None):
             pause = self.pacer.wait_s(self.key, self.token)
             if pause > 0:
                 self.sleep(pause)

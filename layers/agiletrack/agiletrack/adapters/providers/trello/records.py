@@ -24,7 +24,7 @@ from typing import ClassVar
 from pydantic import Field, PrivateAttr
 
 from agiletrack.models.common import UtcDatetime
-from agiletrack.models.records import Record
+from agiletrack.models.records import Record, SharedFieldsSet
 
 ID_TIME_HEX_DIGITS = 8
 """A Trello id is a MongoDB ObjectId: its first 8 hex digits are the creation time, in seconds since the epoch."""
@@ -47,8 +47,9 @@ def card_created_at(card_id: str, create_action_date: datetime | None) -> dateti
     return id_timestamp(card_id)
 
 
-class TrelloAction(Record):
-    """One board action. ``updated_at`` is the action's ``date`` (an action never changes after it happened)."""
+class TrelloAction(Record, SharedFieldsSet):
+    """One board action. ``updated_at`` is the action's ``date`` (an action never changes after it happened:
+    immutable, and sharing its fields set with the others, ``SharedFieldsSet``, as a board holds 100,000s)."""
 
     kind: ClassVar[str] = "trello_action"
     id: str

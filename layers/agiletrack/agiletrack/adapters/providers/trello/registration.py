@@ -8,13 +8,14 @@
   its answer was lost), that one is found with ``GET /1/tokens/{token}/webhooks`` and kept.
 - Only for a config with ``api_secret``: without it the deliveries could not be verified.
 
-``key`` and ``token`` travel as query parameters; httpx's request log line gets them masked (and the token in
-the ``/1/tokens/{token}/`` path), and no error message carries them.
+Every call goes through ``client.TrelloClient``, as the sync's do: ``key`` and ``token`` as query parameters
+(masked in httpx's request log line, the token in the ``/1/tokens/{token}/`` path too), paced by the same
+per-token and per-key buckets, a 401 as ``AuthError``; no error message carries a credential. Inside an API
+request a 429 is waited out once (2 s), and each request gets 5 s.
 """
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -24,15 +25,16 @@ import httpx
 from pydantic import BaseModel
 
 from agiletrack.adapters.providers.base import Registration
-from agiletrack.adapters.providers.http import ProviderHttp
+from agiletrack.adapters.providers.trello.client import TrelloClient
 from agiletrack.adapters.providers.trello.config import TrelloConfig, api_root
-from agiletrack.adapters.providers.trello.validate import install_log_redaction
-from agiletrack.errors import AuthError, ProviderError, ProviderRefused
+from agiletrack.errors import ProviderError, ProviderRefused
 from agiletrack.models.integrations import MASK
 from agiletrack.settings import get_settings
 
 REQUEST_TIMEOUT_SECONDS = 5.0
 """Per request: a registration is made inside an API request (API Gateway allows 29 s in all)."""
+RATE_LIMIT_WAITS_S = (2.0,)
+"""A 429 is waited out once, briefly: the API request's 29 s are not the sync job's minutes."""
 MESSAGE_LIMIT = 300
 """Trello's refusal text is kept in the status up to this many characters."""
 NO_SECRET = (
@@ -40,36 +42,12 @@ NO_SECRET = (
     "so this integration is synced every hour only. Add api_secret with PATCH /integrations/{id} to turn them on."
 )
 _BOARD_ID = re.compile(r"^[0-9a-fA-F]{24}$")
-_TOKEN_PATH = re.compile(r"(/1/tokens/)[^/]+")
-
-
-class RedactTokenPath(logging.Filter):
-    """Masks the token in ``/1/tokens/{token}/...`` URLs of httpx's request log records."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple):
-            record.args = tuple(_masked_path(arg) for arg in record.args)
-        return True
-
-
-def _masked_path(value: object) -> object:
-    if isinstance(value, httpx.URL) and _TOKEN_PATH.search(value.path):
-        return value.copy_with(path=_TOKEN_PATH.sub(rf"\g<1>{MASK}", value.path))
-    return value
-
-
-def _install_redaction() -> None:
-    install_log_redaction()
-    httpx_logger = logging.getLogger("httpx")
-    if not any(isinstance(f, RedactTokenPath) for f in httpx_logger.filters):
-        httpx_logger.addFilter(RedactTokenPath())
 
 
 class TrelloWebhookRegistrar:
     """The ``WebhookRegistrar`` of Trello, against ``TRELLO_API_URL``."""
 
     def __init__(self, *, transport: httpx.BaseTransport | None = None) -> None:
-        _install_redaction()
         self.transport = transport
 
     def wanted(self, config: BaseModel) -> str | None:
@@ -79,10 +57,10 @@ class TrelloWebhookRegistrar:
         self, config: BaseModel, credentials: Mapping[str, str], callback_url: str, description: str
     ) -> Registration:
         trello = _config(config)
-        with self._http(trello, credentials) as http:
+        with self._client(trello, credentials) as http:
             board_id = self._board_id(http, trello)
             body = {"callbackURL": callback_url, "idModel": board_id, "description": description, "active": True}
-            response = _call(http, "POST", "/1/webhooks", "registering the webhook", json=body)
+            response = _call(http, "POST", "/1/webhooks", "a new board webhook", json=body)
             if response.status_code == 200:
                 return _registration(_object(response, "the new webhook"))
             text = _text(response, trello, credentials)
@@ -100,9 +78,9 @@ class TrelloWebhookRegistrar:
 
     def delete(self, config: BaseModel, credentials: Mapping[str, str], registration: Registration) -> None:
         trello = _config(config)
-        with self._http(trello, credentials) as http:
+        with self._client(trello, credentials) as http:
             path = f"/1/webhooks/{quote(registration.webhook_id, safe='')}"
-            response = _call(http, "DELETE", path, "deleting the webhook")
+            response = _call(http, "DELETE", path, "the deletion of the board webhook")
             if response.status_code in (200, 404):
                 return
             raise ProviderError(f"Trello answered {response.status_code} when asked to delete the board webhook.")
@@ -111,9 +89,9 @@ class TrelloWebhookRegistrar:
         self, config: BaseModel, credentials: Mapping[str, str], registration: Registration
     ) -> Registration | None:
         trello = _config(config)
-        with self._http(trello, credentials) as http:
+        with self._client(trello, credentials) as http:
             path = f"/1/webhooks/{quote(registration.webhook_id, safe='')}"
-            response = _call(http, "GET", path, "reading the webhook")
+            response = _call(http, "GET", path, "the board webhook")
             if response.status_code in (400, 404):
                 return None
             if response.status_code != 200:
@@ -121,24 +99,24 @@ class TrelloWebhookRegistrar:
             return _registration(_object(response, "the webhook"))
 
     # ------------------------------------------------------------ helpers
-    def _http(self, config: TrelloConfig, credentials: Mapping[str, str]) -> ProviderHttp:
-        settings = get_settings()
-        return ProviderHttp(
+    def _client(self, config: TrelloConfig, credentials: Mapping[str, str]) -> TrelloClient:
+        return TrelloClient(
             api_root(),
-            headers={"Accept": "application/json"},
-            params={"key": _credential(credentials, config, "api_key"), "token": _token(credentials, config)},
-            timeout=min(settings.http_timeout_seconds, REQUEST_TIMEOUT_SECONDS),
-            transient_retries=1,
+            _credential(credentials, config, "api_key"),
+            _token(credentials, config),
+            timeout=min(get_settings().http_timeout_seconds, REQUEST_TIMEOUT_SECONDS),
             transport=self.transport,
+            transient_retries=1,
+            rate_limit_waits=RATE_LIMIT_WAITS_S,
         )
 
     @staticmethod
-    def _board_id(http: ProviderHttp, config: TrelloConfig) -> str:
+    def _board_id(http: TrelloClient, config: TrelloConfig) -> str:
         """The board's 24-hex id (Trello's ``idModel``), from a short link if the config gives one."""
         if _BOARD_ID.match(config.board_id):
             return config.board_id
         path = f"/1/boards/{quote(config.board_id, safe='')}"
-        response = _call(http, "GET", path, "reading the board", params={"fields": "id"})
+        response = _call(http, "GET", path, "the board", params={"fields": "id"})
         board = _object(response, f"board {config.board_id}") if response.status_code == 200 else {}
         board_id = board.get("id")
         if not isinstance(board_id, str) or not _BOARD_ID.match(board_id):
@@ -150,9 +128,9 @@ class TrelloWebhookRegistrar:
         return board_id
 
     @staticmethod
-    def _existing(http: ProviderHttp, token: str, callback_url: str, board_id: str) -> Registration | None:
+    def _existing(http: TrelloClient, token: str, callback_url: str, board_id: str) -> Registration | None:
         path = f"/1/tokens/{quote(token, safe='')}/webhooks"
-        response = _call(http, "GET", path, "listing the token's webhooks")
+        response = _call(http, "GET", path, "the token's webhooks")
         if response.status_code != 200:
             return None
         try:
@@ -179,11 +157,9 @@ def _token(credentials: Mapping[str, str], config: TrelloConfig) -> str:
     return _credential(credentials, config, "api_token")
 
 
-def _call(http: ProviderHttp, method: str, path: str, doing: str, **kwargs: Any) -> httpx.Response:
-    try:
-        return http.request(method, path, **kwargs)
-    except AuthError as exc:
-        raise AuthError(f"Trello refused the API key and token (401) when {doing}.") from exc
+def _call(http: TrelloClient, method: str, path: str, what: str, **kwargs: Any) -> httpx.Response:
+    """One request through the client: its answer whatever the status (the callers read 400/404 themselves)."""
+    return http.request(method, path, what, **kwargs)
 
 
 def _object(response: httpx.Response, what: str) -> dict[str, Any]:

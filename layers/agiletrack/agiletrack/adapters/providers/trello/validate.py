@@ -13,6 +13,7 @@ message, and httpx's own request log line (INFO, with the full URL) gets them re
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -28,10 +29,12 @@ from agiletrack.errors import AuthError, ProviderError, ProviderRefused
 from agiletrack.models.integrations import MASK
 
 CREDENTIAL_PARAMS = ("key", "token")
+_TOKEN_PATH = re.compile(r"(/1/tokens/)[^/]+")
 
 
 class RedactCredentialParams(logging.Filter):
-    """Replaces Trello's ``key``/``token`` query parameters in the URL of httpx's request log records."""
+    """Replaces Trello's ``key``/``token`` query parameters, and the token of a ``/1/tokens/{token}/...`` path,
+    in the URL of httpx's request log records."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):
@@ -40,8 +43,12 @@ class RedactCredentialParams(logging.Filter):
 
 
 def _redacted(value: object) -> object:
-    if isinstance(value, httpx.URL) and any(p in value.params for p in CREDENTIAL_PARAMS):
-        return value.copy_merge_params({p: MASK for p in CREDENTIAL_PARAMS if p in value.params})
+    if not isinstance(value, httpx.URL):
+        return value
+    if any(p in value.params for p in CREDENTIAL_PARAMS):
+        value = value.copy_merge_params({p: MASK for p in CREDENTIAL_PARAMS if p in value.params})
+    if _TOKEN_PATH.search(value.path):
+        value = value.copy_with(path=_TOKEN_PATH.sub(rf"\g<1>{MASK}", value.path))
     return value
 
 

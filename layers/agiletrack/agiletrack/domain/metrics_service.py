@@ -38,6 +38,8 @@ DOCUMENT_FORMAT = "series1"
 """The shape of the document, part of every cached version: a document cached by code that built another shape
 (before ``series``) does not match and is computed again, rather than served without ``series`` until the records
 change."""
+DEFAULT_KEY = "default|-"
+"""The cache key of the default window's document without extra parameters (what a sync refreshes)."""
 
 
 def _parse_bound(name: str, value: str | None) -> datetime | None:
@@ -114,8 +116,7 @@ class MetricsService:
         now = self.clock()
         window, is_default = parse_window(since, until, now)
         extra = {k: v for k, v in sorted((params or {}).items()) if v not in (None, "")}
-        changed = iso(integration.data_changed_at) if integration.data_changed_at else NEVER_CHANGED
-        version = f"{DOCUMENT_FORMAT}|{changed}"
+        version = self._version(integration)
         key = self._key(window, is_default, extra)
         cached = self.cache.get(integration.id, key)
         if cached is not None:
@@ -151,12 +152,23 @@ class MetricsService:
         }
 
     def refresh_default(self, integration: Integration) -> None:
-        """Compute and cache the default window's document (after a sync), so the next read is warm."""
+        """Compute and cache the default window's document after a sync that changed the data, so the next read
+        is warm. After a sync that changed nothing the cached document is of the same data: computing it again
+        would only move its window (which a read does anyway after ``DEFAULT_WINDOW_REUSE``), at the price of
+        reading every snapshot record each hour."""
+        cached = self.cache.get(integration.id, DEFAULT_KEY)
+        if cached is not None and cached[1] == self._version(integration):
+            return
         self.document(integration)
+
+    @staticmethod
+    def _version(integration: Integration) -> str:
+        changed = iso(integration.data_changed_at) if integration.data_changed_at else NEVER_CHANGED
+        return f"{DOCUMENT_FORMAT}|{changed}"
 
     @staticmethod
     def _key(window: Window, is_default: bool, params: Mapping[str, str]) -> str:
         suffix = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:12] if params else "-"
         if is_default:
-            return f"default|{suffix}"
+            return DEFAULT_KEY if suffix == "-" else f"default|{suffix}"
         return f"{iso(window.since)}|{iso(window.until)}|{suffix}"

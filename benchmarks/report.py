@@ -541,10 +541,11 @@ def _trello_section(timed: dict[str, Any], memory: dict[str, Any] | None) -> lis
         "- The first sync's HTTP time is Trello's pace: 90 requests per 10 s at most (the client's budget, under "
         "Trello's 100); the client's pacing sleeps count in the rest.",
         "- Storing is moto's `TransactWriteItems` emulation (with `devstack.moto_fixes`): it parses each Put's "
-        "condition expression again for every item, about 1.5 ms a record here. The metrics refresh after each "
-        "sync, like the cold call below, reads every record (every Trello kind is read whole: creations, last "
-        "entries and list ages reach back before any window); that time is moto's Query emulation and the "
-        "serialization of its answers for the most part (decoding the records is a small share of it).",
+        "condition expression again for every item, about 1.5 ms a record here. The metrics refresh after a sync "
+        "that changed the data, like the cold call below, reads every record (every Trello kind is read whole: "
+        "creations, last entries and list ages reach back before any window); that time is moto's Query emulation "
+        "and the serialization of its answers for the most part (decoding the records is a small share of it). "
+        "An idle sync refreshes nothing. The memory pass ran before that change (its (b) and (c) still refreshed).",
         f"- The timed pass's process (worker and in-process moto with its tables) peaked at "
         f"{_mib(timed['process_peak_rss_mib'])} RSS.",
         "",

@@ -78,7 +78,7 @@ class SyncProgress(BaseModel):
 
     phase: str | None = Field(
         description="The stream or step the sync is in, in the provider's words (GitHub: pull_requests, commits, "
-        "issues; Jira: setup, issues, sprints, reconcile); null before its first page"
+        "issues; Jira: setup, issues, sprints, reconcile; Trello: actions, snapshot); null before its first page"
     )
     pages: int = Field(description="Pages pulled so far (over every invocation of this sync)")
     records: int = Field(description="Records pulled so far")

@@ -10,7 +10,7 @@ export SAM_CLI_TELEMETRY := 0
 export POWERTOOLS_DEV ?= false
 
 .PHONY: help venv dev demo test lint format typecheck validate build pytest unit integration e2e bench clean test-data \
-	lock lock-check web web-deps web-check browser browser-tests
+	lock lock-check web web-deps web-check browser browser-tests secrets-check secrets-baseline audit
 
 help:
 	@echo "make dev    - run the whole product locally (AWS emulator + local API)"
@@ -19,6 +19,7 @@ help:
 	@echo "make test   - lint, type-check, validate and build the template, run every test"
 	@echo "make bench  - run the benchmarks and write docs/benchmarks.md"
 	@echo "make lock   - regenerate the layer's locked requirements from pyproject.toml"
+	@echo "make audit  - pip-audit the locked requirements and the dev environment (needs a vulnerability service)"
 
 # The layer ships exactly these versions (boto3 and botocore included): a lock with hashes, generated from
 # pyproject.toml's runtime dependencies by `make lock`. The venv is held to the same pins, so the tests run
@@ -142,7 +143,26 @@ lock-check: $(STAMP)
 	if ! diff -u $(LOCK) "$$tmp/requirements.txt"; then \
 		echo "$(LOCK) does not match pyproject.toml: run make lock and commit it"; exit 1; fi
 
-test: lock-check lint typecheck validate web-check build pytest
+# The secret scan: detect-secrets over every tracked file against the reviewed baseline, .secrets.baseline (every
+# allowed finding is a test fixture's fake or not a secret, marked "is_secret": false). A new finding fails.
+secrets-check: $(STAMP)
+	$(BIN)/python tools/secrets_check.py
+
+# After adding a fixture's fake secret: rescan into the baseline (reviews kept), then mark the new finding
+# with `$(BIN)/detect-secrets audit .secrets.baseline` (until then secrets-check fails on it).
+secrets-baseline: $(STAMP)
+	$(BIN)/detect-secrets scan --baseline .secrets.baseline
+
+# Known vulnerabilities in the locked layer requirements and in the dev environment. Needs a vulnerability
+# service (PyPI's per-release JSON API, or OSV with AUDIT_SERVICE=osv): not part of `make test`, see
+# docs/security.md ("Supply chain") for why.
+AUDIT_SERVICE ?= pypi
+audit: $(STAMP)
+	$(BIN)/pip-audit -s $(AUDIT_SERVICE) -r $(LOCK) --require-hashes --strict
+	@mkdir -p .local && $(BIN)/pip freeze --exclude-editable > .local/dev-requirements.txt
+	$(BIN)/pip-audit -s $(AUDIT_SERVICE) -r .local/dev-requirements.txt --no-deps --disable-pip --strict
+
+test: lock-check secrets-check lint typecheck validate web-check build pytest
 
 bench: $(STAMP) browser
 	$(BIN)/python -m benchmarks

@@ -81,7 +81,7 @@ class Bench:
     # ------------------------------------------------------------ setup
     def connect(self) -> None:
         github, jira, trello = self.fakes["github"], self.fakes["jira"], self.fakes["trello"]
-        bodies = [
+        bodies: list[dict[str, Any]] = [
             {
                 "type": "github",
                 "name": "Checkout service",
@@ -214,8 +214,14 @@ def cold_imports() -> dict[str, float]:
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(REPO_ROOT / "tools"), str(REPO_ROOT / "layers/agiletrack")]),
     }
-    names = ("ApiFunction", "AuthorizerFunction", "WebhooksFunction", "EventProcessorFunction")
-    names += ("SchedulerFunction", "SyncWorkerFunction")
+    names = [
+        "ApiFunction",
+        "AuthorizerFunction",
+        "WebhooksFunction",
+        "EventProcessorFunction",
+        "SchedulerFunction",
+        "SyncWorkerFunction",
+    ]
     found: dict[str, float] = {}
     for name in names:
         out = subprocess.run(

@@ -1,6 +1,7 @@
 """What one invocation costs, metered on the local stack: every AWS call a function makes (botocore's
 ``before-parameter-build`` and ``after-call`` events on boto3's default session, which the functions' clients
-come from), turned into billing units, and the bytes it writes to its log (stdout, where Powertools writes).
+come from, and on every session made later: Powertools' idempotency layer makes its own), turned into billing
+units, and the bytes it writes to its log (stdout, where Powertools writes).
 
 Billing units, as AWS documents them (https://aws.amazon.com/dynamodb/pricing/on-demand/):
 
@@ -130,11 +131,18 @@ class Meter:
     def install(self, runtime: Any) -> None:
         import boto3
 
-        session = boto3._get_default_session()
-        session.events.register("before-parameter-build", self._remember_params)
-        session.events.register("after-call", self._after_call)
-        sys.stdout = CountingStdout(self, sys.stdout)  # type: ignore[assignment]
-        self._reader = boto3.session.Session().client("dynamodb")
+        self._reader = boto3.session.Session().client("dynamodb")  # before sessions are watched: unmetered
+        self._watch(boto3._get_default_session())
+        original_init = boto3.session.Session.__init__
+        watch = self._watch
+
+        def init(session: Any, *args: Any, **kwargs: Any) -> None:
+            original_init(session, *args, **kwargs)
+            watch(session)
+
+        # Sessions made later (Powertools' idempotency layer makes its own client) are watched too.
+        boto3.session.Session.__init__ = init  # type: ignore[method-assign,assignment]
+        sys.stdout = CountingStdout(self, sys.stdout)
         for table in self._reader.list_tables()["TableNames"]:
             described = self._reader.describe_table(TableName=table)["Table"]
             self.gsi_keys[table] = [
@@ -158,6 +166,13 @@ class Meter:
             return result
 
         runtime.invoke = metered
+
+    def _watch(self, session: Any) -> None:
+        if getattr(session, "_bench_metered", False):
+            return
+        session._bench_metered = True
+        session.events.register("before-parameter-build", self._remember_params)
+        session.events.register("after-call", self._after_call)
 
     def reader(self) -> Any:
         """The unmetered DynamoDB client (created by ``install``)."""
@@ -211,7 +226,8 @@ class Meter:
         return units
 
     def _item_after(self, table: str, key: dict[str, Any]) -> dict[str, Any] | None:
-        return self._reader.get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
+        item: dict[str, Any] | None = self._reader.get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
+        return item
 
     @staticmethod
     def _read_units(size: int, consistent: bool, factor: float = 1.0) -> float:

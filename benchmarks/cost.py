@@ -231,6 +231,16 @@ def cold_imports() -> dict[str, float]:
     return found
 
 
+def authorizer_usage(meter: Meter) -> Usage:
+    """Every authorizer invocation after the first (cold) one, whatever the phase: its answers are cached 60 s,
+    so few phases have one of their own."""
+    warm, cold = Usage(), Usage()
+    for (phase, function), usage in meter.usage.items():
+        if function == "AuthorizerFunction":
+            (cold if phase == "setup" else warm).add(usage)
+    return warm if warm.invocations else cold
+
+
 def stored_bytes(meter: Meter) -> int:
     """What the team's month of data takes in DynamoDB: every item's size plus DynamoDB's 100 bytes of
     overhead, once more for each global secondary index holding it (all the tables hold only this team)."""
@@ -305,6 +315,7 @@ def _measure(bench: Bench, started: float) -> dict[str, Any]:
 
     seed(EXTRA_INTEGRATIONS)
     phases[f"tick-{3 + EXTRA_INTEGRATIONS}"] = _as_dict(bench.scheduler_tick(f"tick-{3 + EXTRA_INTEGRATIONS}"))
+    phases["authorizer"] = _as_dict({"AuthorizerFunction": authorizer_usage(bench.meter)})
     progress("cost: cold imports")
     cold = cold_imports()
     specs = bench.stack.runtime.specs

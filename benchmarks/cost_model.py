@@ -145,15 +145,10 @@ def per_kind(phases: dict[str, Any], memory: dict[str, int], extra: int) -> dict
 
 
 def _authorizer(phases: dict[str, Any], memory: dict[str, int]) -> dict[str, float]:
-    """One authorizer invocation, averaged over every one the run made (its result is cached 60 s, so a
+    """One authorizer invocation, averaged over the warm ones of the run (its result is cached 60 s, so a
     dashboard view needs one and an hourly script call one each)."""
-    runs = [p["AuthorizerFunction"] for p in phases.values() if "AuthorizerFunction" in p]
-    total = sum(r["total"] for r in runs)
-    merged = {
-        key: sum(r[key] * r["total"] for r in runs) / total
-        for key in ("billed_ms", "log_bytes", "wru", "rru", "sqs_requests", "secrets_calls", "s3_requests")
-    }
-    return _units({"AuthorizerFunction": merged | {"total": total}}, memory, total)
+    authorizer = phases["authorizer"]["AuthorizerFunction"]
+    return _units({"AuthorizerFunction": authorizer}, memory, authorizer["total"])
 
 
 def _add(a: dict[str, float], b: dict[str, float]) -> dict[str, float]:

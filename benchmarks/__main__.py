@@ -21,7 +21,7 @@ RUN = LOG_DIR / "run.json"
 
 
 def _runners() -> dict[str, Callable[[], dict[str, Any]]]:
-    from benchmarks import dashboard, github_sync, jira_sync, scheduler, trello_sync, webhooks
+    from benchmarks import cold_start, dashboard, github_sync, jira_sync, scheduler, trello_sync, webhooks
 
     return {
         "github_sync": github_sync.run_timed,
@@ -33,6 +33,7 @@ def _runners() -> dict[str, Callable[[], dict[str, Any]]]:
         "trello_sync": trello_sync.run_timed,
         "trello_sync_memory": trello_sync.run_memory,
         "dashboard": dashboard.run,
+        "cold_start": cold_start.run,
     }
 
 
@@ -46,6 +47,7 @@ ORDER = (
     "trello_sync",
     "trello_sync_memory",
     "dashboard",
+    "cold_start",
 )
 
 

@@ -21,7 +21,7 @@ RUN = LOG_DIR / "run.json"
 
 
 def _runners() -> dict[str, Callable[[], dict[str, Any]]]:
-    from benchmarks import cost, dashboard, github_sync, jira_sync, scheduler, trello_sync, webhooks
+    from benchmarks import cold_start, cost, dashboard, github_sync, jira_sync, scheduler, trello_sync, webhooks
 
     return {
         "github_sync": github_sync.run_timed,
@@ -34,6 +34,7 @@ def _runners() -> dict[str, Callable[[], dict[str, Any]]]:
         "trello_sync_memory": trello_sync.run_memory,
         "dashboard": dashboard.run,
         "cost": cost.run,
+        "cold_start": cold_start.run,
     }
 
 
@@ -48,6 +49,7 @@ ORDER = (
     "trello_sync_memory",
     "dashboard",
     "cost",
+    "cold_start",
 )
 
 

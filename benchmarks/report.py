@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from benchmarks.report_cost import cost_section, cost_target
@@ -626,6 +627,107 @@ def _dashboard_section(result: dict[str, Any]) -> list[str]:
     ]
 
 
+# ---------------------------------------------------------------- cold starts
+COLD_START_NAMES = {
+    "ApiFunction": "api",
+    "AuthorizerFunction": "authorizer",
+    "WebhooksFunction": "webhooks",
+    "EventProcessorFunction": "event_processor",
+    "SchedulerFunction": "scheduler",
+    "SyncWorkerFunction": "sync_worker",
+}
+
+
+def _cold_name(logical_id: str) -> str:
+    return COLD_START_NAMES.get(logical_id, logical_id)
+
+
+def _cold_start_targets(result: dict[str, Any]) -> list[list[str]]:
+    return [
+        [
+            f"Cold import of `{_cold_name(name)}` beside bare `import boto3`, median of {result['rounds']} processes",
+            f"{f['ratio']}x ({_ms(f['import']['median_ms'])} / {_ms(result['boto3']['median_ms'])})",
+            f"≤ {result['target_ratio']}x",
+            _verdict(f["passed"]),
+        ]
+        for name, f in result["functions"].items()
+    ]
+
+
+def _cold_start_section(result: dict[str, Any]) -> list[str]:
+    boto3 = result["boto3"]
+    rows = [
+        [
+            "bare `import boto3`",
+            _ms(boto3["median_ms"]),
+            _ms(boto3["p90_ms"]),
+            "1.00x",
+            _ms(boto3["cpu"]["median_ms"]),
+            "1.00x",
+            _n(boto3["modules"]),
+            "",
+            "",
+        ]
+    ]
+    tops: list[str] = []
+    for name, f in result["functions"].items():
+        first = f.get("first") or {}
+        rows.append(
+            [
+                f"`{_cold_name(name)}`",
+                _ms(f["import"]["median_ms"]),
+                _ms(f["import"]["p90_ms"]),
+                f"**{f['ratio']}x**",
+                _ms(f["import_cpu"]["median_ms"]),
+                f"{f['cpu_ratio']}x",
+                _n(f["modules"]),
+                _ms(first["first_invocation"]["median_ms"]) if first else "n/a",
+                f"`{first['event']}` → {first['outcome']}, {_ms(first['first_call']['median_ms'])}" if first else "n/a",
+            ]
+        )
+        tops.append(
+            f"  - `{_cold_name(name)}`: "
+            + ", ".join(
+                f"`{t['package']}` {t['ms']:.0f} ms ({t['modules']} module{'s' if t['modules'] != 1 else ''})"
+                for t in f["top"]
+            )
+        )
+    return [
+        "## 7. Cold starts",
+        "",
+        *_table(
+            [
+                "Import",
+                "Median",
+                "p90",
+                "Ratio (median)",
+                "CPU median",
+                "CPU ratio",
+                "Modules",
+                "First invocation (median)",
+                "First call: event → answer, time",
+            ],
+            rows,
+        ),
+        "",
+        f"- {result['rounds']} rounds; each round runs bare `import boto3` and then every function's `app.py`, each "
+        "in a fresh `python` process, in an order that rotates every round, so the baseline and the functions share "
+        "the machine's load. Median and p90 are of wall time inside the process, from before the first import to "
+        "after the module's last line (interpreter start-up excluded, the same for both); the CPU columns are the "
+        "process's CPU time over the same span, less disturbed by other work on a shared machine. Target: each "
+        f"function's median at most {result['target_ratio']}x bare boto3's.",
+        f"- First invocation: import plus one call of the sample event from `events/`, {result['first_calls']} fresh "
+        "processes each, against moto's server in a process of its own (the sample team and token seeded, so the "
+        "authorizer and `/teams/me` take their usual path; the other events name integrations that do not exist, "
+        "so those calls stop early). Information only: no target.",
+        "- Top contributors beyond `import boto3` (one `python -X importtime` run each; the self time of every "
+        "module bare boto3 does not load, summed by package; a pydantic model built at import counts for the "
+        "module that defines it; a single run, so as noisy as the machine):",
+        *tops,
+        "",
+    ]
+
+
 # ---------------------------------------------------------------- the document
 def render(results: dict[str, Any], machine: dict[str, Any], total_s: float) -> tuple[str, bool]:
     timed = results.get("github_sync", {})
@@ -636,6 +738,7 @@ def render(results: dict[str, Any], machine: dict[str, Any], total_s: float) -> 
     trello_memory = results.get("trello_sync_memory")
     dashboard = results.get("dashboard")
     cost = results.get("cost")
+    cold_start = results.get("cold_start")
     targets: list[list[str]] = []
     ok = True
     if "error" not in timed and timed:
@@ -694,6 +797,10 @@ def render(results: dict[str, Any], machine: dict[str, Any], total_s: float) -> 
         targets.append(cost_target(cost))
     elif cost is not None:
         ok = False
+    if cold_start is not None and "error" not in cold_start:
+        targets += _cold_start_targets(cold_start)
+    elif cold_start is not None:
+        ok = False
     ok = ok and all(row[-1] == PASS for row in targets)
     if memory is not None and "error" in memory:
         ok = False
@@ -724,8 +831,24 @@ def render(results: dict[str, Any], machine: dict[str, Any], total_s: float) -> 
         lines += _dashboard_section(dashboard) if "error" not in dashboard else _error("dashboard", dashboard)
     if cost is not None:
         lines += cost_section(cost, _table) if "error" not in cost else _error("cost", cost)
+    if cold_start is not None:
+        lines += _cold_start_section(cold_start) if "error" not in cold_start else _error("cold_start", cold_start)
     lines += METHOD
-    return "\n".join(lines).rstrip() + "\n", ok
+    return "\n".join(_numbered(lines)).rstrip() + "\n", ok
+
+
+def _numbered(lines: list[str]) -> list[str]:
+    """The sections numbered in the order they appear (each section's renderer writes its own heading)."""
+    out: list[str] = []
+    number = 0
+    for line in lines:
+        heading = re.match(r"## \d+\. (.*)", line)
+        if heading is None:
+            out.append(line)
+        else:
+            number += 1
+            out.append(f"## {number}. {heading.group(1)}")
+    return out
 
 
 METHOD = [
@@ -803,10 +926,19 @@ METHOD = [
     "computing is `TrelloAdapter.compute_metrics`. The memory pass (`trello_sync_memory`) repeats everything "
     "against moto's server.",
     "",
+    "**Cold starts.** Every function of `template.yaml` is imported as Lambda imports it (its code directory first "
+    "on `sys.path`, the layer after it) in a fresh `python` process that writes no `.pyc` files. Both the "
+    "functions and the bare `import boto3` baseline get the environment a deployed function sees: the function's "
+    "variables from the template as the local stack resolves them (`devstack.template.function_environment`) and "
+    "the ones Lambda sets itself (`LAMBDA_TASK_ROOT`, `AWS_LAMBDA_FUNCTION_NAME`, `AWS_EXECUTION_ENV`, the X-Ray "
+    "daemon address), so the Powertools Tracer is on, as with the template's `Tracing: Active`, and the X-Ray "
+    "SDK runs in its Lambda mode. The first invocations run with a sampled `_X_AMZN_TRACE_ID`; their segments go "
+    "by UDP to 127.0.0.1:2000, where nothing listens.",
+    "",
     "`make bench` exits with status 1 when a target is missed or a benchmark did not complete; this file is written "
     "either way. `python -m benchmarks --only NAME` runs one benchmark (`github_sync`, `github_sync_memory`, "
     "`webhooks`, `scheduler`, `jira_sync`, `jira_sync_memory`, `trello_sync`, `trello_sync_memory`, `dashboard`, "
-    "`cost`); "
+    "`cost`, `cold_start`); "
     "`python -m benchmarks --render` writes this file "
     "again from the last run's results.",
     "",

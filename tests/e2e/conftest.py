@@ -135,7 +135,7 @@ def cli_command() -> list[str]:
 
 def run_cli(stack: LocalStack, *args: str) -> subprocess.CompletedProcess[str]:
     """``agiletrack ARGS`` against the stack's AWS emulator, with dummy credentials (the standard AWS env)."""
-    settings = {name.upper() for name in Settings.model_fields}  # the local stack's default names apply
+    settings = {name.upper() for name in Settings.field_names()}  # the local stack's default names apply
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k not in settings}
     env.update(
         {

@@ -104,7 +104,7 @@ def test_domain_errors_print_code_and_message(aws: Any, capsys: pytest.CaptureFi
 
 
 def test_stack_outputs_map_to_settings_fields() -> None:
-    assert set(STACK_OUTPUTS.values()) <= set(Settings.model_fields)
+    assert set(STACK_OUTPUTS.values()) <= set(Settings.field_names())
 
 
 def test_stack_option_reads_resource_names_from_the_stack_outputs(

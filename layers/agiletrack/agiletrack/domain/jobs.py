@@ -7,14 +7,15 @@ import json
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from agiletrack.models.base import Model
 from agiletrack.models.common import UtcDatetime, utcnow
 
 JobReason = Literal["scheduled", "manual", "created", "credentials_changed", "continuation"]
 
 
-class SyncJob(BaseModel):
+class SyncJob(Model):
     model_config = ConfigDict(extra="ignore")
 
     type: Literal["sync"] = "sync"
@@ -34,7 +35,7 @@ class SyncJob(BaseModel):
         return self.model_dump(mode="json", exclude_none=True)
 
 
-class CleanupJob(BaseModel):
+class CleanupJob(Model):
     """Delete what an integration no longer needs: the records of older generations after a scope change, or,
     for an integration being deleted, everything (records, cached metrics, the secret, then the integration).
     ``kind`` and ``start`` say where a re-queued job resumes."""

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from agiletrack.models.integrations import Integration, SyncProgress, SyncRun
-from agiletrack.models.records import Record
-from agiletrack.models.teams import Team
+if TYPE_CHECKING:
+    # Annotations only: importing the ports loads no model.
+    from agiletrack.models.integrations import Integration, SyncProgress, SyncRun
+    from agiletrack.models.records import Record
+    from agiletrack.models.teams import Team
 
 
 class TeamStore(Protocol):

@@ -14,8 +14,9 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from agiletrack.models.base import Model
 from agiletrack.models.common import UtcDatetime, as_utc, parse_iso
 from agiletrack.models.integrations import (
     STATUS_MEANING,
@@ -31,7 +32,7 @@ ROTATION_AGE = timedelta(days=90)
 """Credentials this old or older are flagged for rotation."""
 
 
-class WebhookHealth(BaseModel):
+class WebhookHealth(Model):
     connected: bool = Field(description="A delivery or the provider's ping/handshake has reached us at least once")
     last_received_at: UtcDatetime | None = Field(description="When the last delivery arrived")
     received_24h: int = Field(
@@ -40,7 +41,7 @@ class WebhookHealth(BaseModel):
     rejected_24h: int = Field(description="Deliveries refused in the last 24 hours (bad or missing signature)")
 
 
-class WebhookSetup(BaseModel):
+class WebhookSetup(Model):
     """Whether the provider's webhook is in place, in one shape for every provider."""
 
     managed: bool = Field(
@@ -106,7 +107,7 @@ def webhook_setup(integration: Integration, *, managed: bool) -> WebhookSetup:
     )
 
 
-class IntegrationStatusView(BaseModel):
+class IntegrationStatusView(Model):
     id: str
     status: IntegrationStatus = Field(description=STATUS_MEANING)
     last_sync: LastSync | None = Field(description="The last sync job (running, or how it ended)")

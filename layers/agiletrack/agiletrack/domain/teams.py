@@ -5,11 +5,15 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from agiletrack.domain.ports import TeamStore
 from agiletrack.errors import NotFound, ValidationFailed
-from agiletrack.models.common import new_id, utcnow
-from agiletrack.models.teams import Team
+from agiletrack.models.times import new_id, utcnow
+
+if TYPE_CHECKING:
+    # ``authenticate`` and ``parse_bearer`` (the authorizer) use no model: ``Team`` is imported where one is made.
+    from agiletrack.domain.ports import TeamStore
+    from agiletrack.models.teams import Team
 
 TOKEN_PREFIX = "at_"
 
@@ -32,6 +36,8 @@ def create_team(store: TeamStore, name: str) -> CreatedTeam:
     name = name.strip()
     if not name or len(name) > 100:
         raise ValidationFailed("A team name needs 1 to 100 characters.")
+    from agiletrack.models.teams import Team
+
     token = new_token()
     team = Team(id=new_id("team"), name=name, created_at=utcnow(), token_hash=hash_token(token))
     store.create(team)

@@ -4,6 +4,7 @@ and the one error mapping."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -12,7 +13,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
-from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from agiletrack import __version__
 from agiletrack.errors import AgileTrackError, Unauthorized
@@ -37,8 +38,40 @@ def _document_fields() -> dict[str, Any]:
         + ", ".join(PUBLIC_PATHS)
         + " and the webhooks needs `Authorization: Bearer <team token>` (each operation says so); API Gateway "
         'refuses a missing or bad one with 401 `{"message": "Unauthorized"}`.',
-        "security_schemes": {"bearerAuth": HTTPBearer(scheme="bearer")},
+        "security_schemes": {"bearerAuth": _bearer()},
     }
+
+
+def _bearer() -> Any:
+    # Powertools' OpenAPI models (some 130 pydantic models) are imported here, by the two routes that
+    # describe the API, not when the function starts.
+    from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+
+    return HTTPBearer(scheme="bearer")
+
+
+class ApiResolver(APIGatewayHttpResolver):
+    """The API's resolver; the Swagger UI route (``/docs``) is added by the first request for that path, any
+    method (so a wrong method still gets its 405): Powertools' ``enable_swagger`` imports its OpenAPI models,
+    which no other route needs."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._docs_added = False
+
+    def resolve(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
+        path = str(event.get("rawPath") or event.get("path") or "")
+        if not self._docs_added and path.rstrip("/").endswith(DOCS_PATH):
+            self.add_docs()
+        return super().resolve(event, context)
+
+    def add_docs(self) -> None:
+        """Swagger UI with its script and style sheet inlined from Powertools' bundled copies (no
+        swagger_base_url): nothing is loaded from another origin. The page is 1.8 MB: gzipped when the client
+        accepts it (about a quarter of that)."""
+        if not self._docs_added:
+            self._docs_added = True
+            self.enable_swagger(path=DOCS_PATH, compress=True, **_document_fields())
 
 
 def _allowed_methods(app: APIGatewayHttpResolver, path: str) -> list[str]:
@@ -46,8 +79,8 @@ def _allowed_methods(app: APIGatewayHttpResolver, path: str) -> list[str]:
     return sorted({r.method for r in routes if r.rule.match(path)})
 
 
-def build_app() -> APIGatewayHttpResolver:
-    app = APIGatewayHttpResolver(enable_validation=True)
+def build_app() -> ApiResolver:
+    app = ApiResolver(enable_validation=True)
     for router in (teams.router, integrations.router, metrics.router):
         app.include_router(router)
 
@@ -60,10 +93,7 @@ def build_app() -> APIGatewayHttpResolver:
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    # Swagger UI with its script and style sheet inlined from Powertools' bundled copies (no
-    # swagger_base_url): nothing is loaded from another origin. The page is 1.8 MB: gzipped when the client
-    # accepts it (about a quarter of that).
-    app.enable_swagger(path=DOCS_PATH, compress=True, **_document_fields())
+    # The Swagger UI (/docs) is added on its first request: ApiResolver.add_docs.
 
     @app.get("/openapi.json", summary="This OpenAPI document", tags=["meta"], include_in_schema=False)
     def openapi() -> Response[str]:

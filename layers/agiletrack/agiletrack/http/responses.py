@@ -14,22 +14,23 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel, Field
 
 from agiletrack.http.errors import JSON
+from agiletrack.models.base import Model
 
 BEARER: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 """The security requirement of every route that needs the team token."""
 
 
-class ErrorBody(BaseModel):
+class ErrorBody(Model):
     code: str = Field(description="Stable, machine-readable: validation_failed, not_found, repository_not_found...")
     message: str = Field(description="What went wrong, in words a person can act on")
     details: Any = Field(default=None, description="For validation_failed: [{field, reason}]; else what helps")
 
 
-class ErrorResponse(BaseModel):
+class ErrorResponse(Model):
     error: ErrorBody
 
 
-class GatewayError(BaseModel):
+class GatewayError(Model):
     """API Gateway's own answer (a refused token): ``{"message": "Unauthorized"}``."""
 
     message: str

@@ -12,10 +12,11 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, Field, RootModel, create_model
+from pydantic import BaseModel, Field, create_model
 
 from agiletrack.adapters.providers.registry import specs
 from agiletrack.metrics.shape import Strict
+from agiletrack.models.base import Root
 from agiletrack.models.common import UtcDatetime
 
 
@@ -75,5 +76,5 @@ else:
     AnyMetricsDocument = next(iter(DOCUMENT_MODELS.values()))
 
 
-class MetricsDocument(RootModel[AnyMetricsDocument]):
+class MetricsDocument(Root[AnyMetricsDocument]):
     """The metrics answer of one integration, its shape chosen by ``type``."""

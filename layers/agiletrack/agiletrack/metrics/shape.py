@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from agiletrack.models.base import Model
 
 
-class Strict(BaseModel):
+class Strict(Model):
     """A part of a metrics answer: every key it may hold is declared."""
 
     model_config = ConfigDict(extra="forbid")

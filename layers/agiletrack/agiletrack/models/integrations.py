@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl
 
 from agiletrack.adapters.providers.registry import PROVIDER_NAMES, spec_for
+from agiletrack.models.base import Model
 from agiletrack.models.common import UtcDatetime
 
 if TYPE_CHECKING:
@@ -62,7 +63,7 @@ def masked(kind: str, public: dict[str, Any], credentials_present: set[str] | No
 SyncRunOutcome = Literal["success", "failed", "rate_limited", "partial"]
 
 
-class LastSync(BaseModel):
+class LastSync(Model):
     started_at: UtcDatetime
     finished_at: UtcDatetime | None = None
     outcome: Literal["success", "failed", "rate_limited", "partial", "running"]
@@ -73,7 +74,7 @@ class LastSync(BaseModel):
     peak_memory_mb: float | None = Field(default=None, description="The sync worker's peak memory (resident set)")
 
 
-class SyncProgress(BaseModel):
+class SyncProgress(Model):
     """Where a running sync is: written by the engine with each page's cursor."""
 
     phase: str | None = Field(
@@ -96,7 +97,7 @@ class SyncProgress(BaseModel):
     updated_at: UtcDatetime | None = Field(default=None, description="When the last page was stored")
 
 
-class SyncRun(BaseModel):
+class SyncRun(Model):
     """One invocation of the sync worker for an integration, as ``GET /integrations/{id}/syncs`` lists it."""
 
     started_at: UtcDatetime
@@ -115,12 +116,12 @@ class SyncRun(BaseModel):
     error: str | None = Field(default=None, description="What went wrong, for a failed or rate-limited run")
 
 
-class SyncRunList(BaseModel):
+class SyncRunList(Model):
     items: list[SyncRun] = Field(description="Newest first")
     next_token: str | None = None
 
 
-class LastError(BaseModel):
+class LastError(Model):
     at: UtcDatetime
     kind: Literal["rate_limit", "auth", "other"]
     message: str
@@ -129,7 +130,7 @@ class LastError(BaseModel):
 WebhookRegistrationState = Literal["registered", "failed", "off"]
 
 
-class WebhookRegistration(BaseModel):
+class WebhookRegistration(Model):
     """The webhook AgileTrack registered on the provider for the user (providers that declare a
     ``webhook_registrar``). Nothing secret: the provider's webhook id and the URL it calls."""
 
@@ -147,7 +148,7 @@ class WebhookRegistration(BaseModel):
     error_at: UtcDatetime | None = Field(default=None, description="When the last refusal or failure happened")
 
 
-class Integration(BaseModel):
+class Integration(Model):
     """The stored integration (no credentials)."""
 
     id: str
@@ -187,7 +188,7 @@ class Integration(BaseModel):
     sprint and estimation field ids, the board id, the user's time zone). Never a credential."""
 
 
-class WebhookInfo(BaseModel):
+class WebhookInfo(Model):
     url: str
     secret: str | None = None
     registration: WebhookRegistration | None = Field(
@@ -197,7 +198,7 @@ class WebhookInfo(BaseModel):
     )
 
 
-class IntegrationView(BaseModel):
+class IntegrationView(Model):
     """What the API answers for an integration: credentials masked, never the webhook secret
     (except in the 201 of its creation)."""
 
@@ -212,13 +213,13 @@ class IntegrationView(BaseModel):
     webhook: WebhookInfo | None = None
 
 
-class UpdateIntegration(BaseModel):
+class UpdateIntegration(Model):
     model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(default=None, min_length=1, max_length=100)
     config: dict[str, Any] | None = None
 
 
-class IntegrationList(BaseModel):
+class IntegrationList(Model):
     items: list[IntegrationView]
     next_token: str | None = None

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import ConfigDict, model_validator
 
+from agiletrack.models.base import Model
 from agiletrack.models.common import UtcDatetime
 
 
-class Record(BaseModel):
+class Record(Model):
     model_config = ConfigDict(extra="ignore")
 
     kind: ClassVar[str]
@@ -30,7 +31,7 @@ class Record(BaseModel):
 _FIELDS_SETS: dict[frozenset[str], set[str]] = {}
 
 
-class SharedFieldsSet(BaseModel):
+class SharedFieldsSet(Model):
     """For immutable models held by the hundred thousand (a cold metrics call holds every record): pydantic gives
     each instance a set of the fields it was given (728 bytes for seven names, often more than the instance's
     own data); these share one set per distinct content. Safe only with ``frozen=True``: nothing can assign to

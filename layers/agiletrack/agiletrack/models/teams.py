@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from agiletrack.models.base import Model
 from agiletrack.models.common import UtcDatetime
 
 
-class Team(BaseModel):
+class Team(Model):
     id: str
     name: str = Field(min_length=1, max_length=100)
     created_at: UtcDatetime
@@ -15,7 +16,7 @@ class Team(BaseModel):
     """Hash of the current token; None once revoked."""
 
 
-class TeamView(BaseModel):
+class TeamView(Model):
     """What the API shows of a team."""
 
     id: str

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-from pydantic import BaseModel
 
-from agiletrack.models.common import iso
+from agiletrack.models.times import iso
 
 _ser = TypeSerializer()
 _de = TypeDeserializer()
@@ -18,9 +18,15 @@ _de = TypeDeserializer()
 Item = dict[str, Any]
 
 
+def _is_model(value: Any) -> bool:
+    """Whether ``value`` is a pydantic model, without importing pydantic: none exists before it is imported."""
+    main = sys.modules.get("pydantic.main")
+    return main is not None and isinstance(value, main.BaseModel)
+
+
 def storable(value: Any) -> Any:
     """Python values DynamoDB can hold: floats as Decimal, datetimes in canonical ISO form, models as maps."""
-    if isinstance(value, BaseModel):
+    if _is_model(value):
         return storable(value.model_dump(mode="python"))
     if isinstance(value, datetime):
         return iso(value)

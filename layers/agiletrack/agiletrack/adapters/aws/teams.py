@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from functools import cache
+from typing import TYPE_CHECKING
 
 from agiletrack.adapters.aws import clients
 from agiletrack.adapters.aws.dynamo import from_item, paginate, to_item, to_value
-from agiletrack.models.common import iso
-from agiletrack.models.teams import Team
+from agiletrack.models.times import iso
 from agiletrack.settings import get_settings
+
+if TYPE_CHECKING:
+    # The authorizer's one read (``by_token_hash``) needs no model: ``Team`` is imported where one is made.
+    from agiletrack.models.teams import Team
 
 
 class DynamoTeamStore:
@@ -99,6 +103,8 @@ class DynamoTeamStore:
 
 
 def _team(item: dict[str, object]) -> Team:
+    from agiletrack.models.teams import Team
+
     return Team.model_validate(
         {k: item.get(k) for k in ("id", "name", "created_at", "token_hash") if item.get(k) is not None}
     )

@@ -28,8 +28,11 @@ from agiletrack.adapters.providers.pinned import PinnedTransport
 from agiletrack.adapters.providers.urls import Resolver, check_provider_url, system_resolver
 from agiletrack.deadline import current_deadline
 from agiletrack.errors import AuthError, ProviderError, ProviderTimeout, RateLimitError, TransientProviderError
-from agiletrack.observability import logger
+from agiletrack.observability import logger, tracer
 from agiletrack.settings import get_settings
+
+# X-Ray traces the provider calls of the functions that make them (see agiletrack.observability).
+tracer.patch(("httpx",))
 
 TRANSIENT_STATUS = frozenset({502, 503, 504})
 DEFAULT_RATE_LIMIT_WAIT = timedelta(seconds=60)

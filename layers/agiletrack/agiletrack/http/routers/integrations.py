@@ -18,7 +18,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    RootModel,
     ValidationError,
     ValidatorFunctionWrapHandler,
     create_model,
@@ -31,6 +30,7 @@ from agiletrack.domain.integrations import credential_problems
 from agiletrack.domain.status import IntegrationStatusView
 from agiletrack.http.context import team_id_from_event
 from agiletrack.http.responses import BEARER, responses
+from agiletrack.models.base import Model, Root
 from agiletrack.models.integrations import (
     IntegrationList,
     IntegrationType,
@@ -49,7 +49,7 @@ _HOST = re.compile(r"^[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?$")
 
 
 # ---------------------------------------------------------------- request and answer models
-class NewIntegrationOf(BaseModel):
+class NewIntegrationOf(Model):
     """What every provider's create body has; each provider's model narrows ``type`` and ``config``."""
 
     model_config = ConfigDict(extra="forbid")
@@ -79,7 +79,7 @@ else:
     """One provider's create body, told apart by ``type`` (the OpenAPI document lists each)."""
 
 
-class NewIntegration(RootModel[AnyNewIntegration]):
+class NewIntegration(Root[AnyNewIntegration]):
     """``POST /integrations``: a union discriminated by ``type``. It is checked in one pass that names every bad
     field by its path (``config.repository``), an unknown ``type`` once as ``type``, and a config of another
     provider's shape as bad fields of the config of ``type``."""
@@ -125,7 +125,7 @@ class NewIntegration(RootModel[AnyNewIntegration]):
         return cls.model_construct(root=variant)
 
 
-class _Envelope(BaseModel):
+class _Envelope(Model):
     """The fields around the config, checked once whatever the type (the config is checked by its own model)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -148,11 +148,11 @@ def _relocated(exc: ValidationError, prefix: tuple[str, ...]) -> list[InitErrorD
     ]
 
 
-class WebhookSecret(BaseModel):
+class WebhookSecret(Model):
     secret: str = Field(description="The new webhook secret: set it on the provider's webhook now; shown only once")
 
 
-class SyncQueued(BaseModel):
+class SyncQueued(Model):
     queued: bool = True
     coalesced: bool = Field(description="True when a sync was already queued or running: this trigger joins it")
 

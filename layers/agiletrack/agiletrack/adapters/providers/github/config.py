@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import re
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
+from pydantic import ConfigDict, Field, HttpUrl, field_validator
 
+from agiletrack.models.base import Model
 from agiletrack.models.integrations import NonEmpty, ProviderUrl
 
 _REPO = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
 _BRANCH_FORBIDDEN = re.compile(r"(\.\.|[\x00-\x20~^:?*\[\\]|@\{|//|^/|/$|\.lock$|\.$)")
 
 
-class GitHubConfig(BaseModel):
+class GitHubConfig(Model):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     repository: str = Field(description='"owner/name"', examples=["octo-org/octo-repo"])

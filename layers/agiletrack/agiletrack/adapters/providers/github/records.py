@@ -8,15 +8,16 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from agiletrack.models.base import Model
 from agiletrack.models.common import UtcDatetime
 from agiletrack.models.records import Record
 
 ReviewState = Literal["APPROVED", "CHANGES_REQUESTED", "COMMENTED", "DISMISSED", "PENDING"]
 
 
-class PullRequestReview(BaseModel):
+class PullRequestReview(Model):
     id: str
     author: str | None
     state: ReviewState

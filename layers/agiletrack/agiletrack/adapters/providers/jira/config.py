@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import re
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
+from agiletrack.models.base import Model
 from agiletrack.models.integrations import NonEmpty, ProviderUrl
 
 _JIRA_KEY = re.compile(r"^[A-Z][A-Z0-9_]{0,49}$")
 
 
-class JiraConfig(BaseModel):
+class JiraConfig(Model):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     server_url: ProviderUrl = Field(description="https://your-site.atlassian.net")

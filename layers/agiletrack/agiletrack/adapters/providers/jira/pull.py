@@ -38,7 +38,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from agiletrack.adapters.providers.base import PullContext, PullPage, PullProgress
 from agiletrack.adapters.providers.jira.client import JiraClient
@@ -53,6 +53,7 @@ from agiletrack.adapters.providers.jira.normalize import (
 )
 from agiletrack.adapters.providers.jira.records import JiraBoard, JiraIssue, JiraSprint
 from agiletrack.errors import AuthError, ProviderError, ProviderRefused, RateLimitError
+from agiletrack.models.base import Model
 from agiletrack.models.common import UtcDatetime, iso
 from agiletrack.models.records import Record
 from agiletrack.observability import logger
@@ -83,7 +84,7 @@ REPORT_SUMS = (
 Phase = Literal["setup", "issues", "sprints", "reconcile"]
 
 
-class Site(BaseModel):
+class Site(Model):
     """What the setup learned about the site and the board."""
 
     refreshed_at: UtcDatetime
@@ -109,7 +110,7 @@ class Site(BaseModel):
         return {k: v for k, v in state.items() if v is not None}
 
 
-class JiraCursor(BaseModel):
+class JiraCursor(Model):
     version: int = 1
     phase: Phase = "setup"
     site: Site | None = None

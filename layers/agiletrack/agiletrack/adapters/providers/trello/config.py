@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import re
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
+from agiletrack.models.base import Model
 from agiletrack.models.integrations import NonEmpty
 
 DEFAULT_API_URL = "https://api.trello.com"
@@ -23,7 +24,7 @@ def api_root(environ: dict[str, str] | None = None) -> str:
 _TRELLO_ID = re.compile(r"^[0-9a-fA-F]{24}$")
 
 
-class TrelloConfig(BaseModel):
+class TrelloConfig(Model):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     api_key: NonEmpty

@@ -33,7 +33,7 @@ from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import quote
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from agiletrack.adapters.providers.base import PullContext, PullPage, PullProgress
 from agiletrack.adapters.providers.trello.client import TrelloClient
@@ -46,6 +46,7 @@ from agiletrack.adapters.providers.trello.normalize import (
     member_record,
 )
 from agiletrack.adapters.providers.trello.records import TrelloAction, TrelloCard, TrelloLabel, TrelloMember
+from agiletrack.models.base import Model
 from agiletrack.models.common import iso
 from agiletrack.models.records import Record
 
@@ -60,7 +61,7 @@ CARD_FIELDS = "id,idBoard,idList,closed,idLabels,name,dateLastActivity"
 Phase = Literal["actions", "snapshot"]
 
 
-class TrelloCursor(BaseModel):
+class TrelloCursor(Model):
     version: int = 1
     phase: Phase = "actions"
     mark: str | None = None

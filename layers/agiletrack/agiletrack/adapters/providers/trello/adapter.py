@@ -59,9 +59,12 @@ class TrelloAdapter:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], datetime] = utcnow,
         pacer: Pacer = PACER,
+        timeout: float = 30.0,
     ) -> None:
-        """``api_url``: the API root (by default ``TRELLO_API_URL``, read at each use)."""
+        """``api_url``: the API root (by default ``TRELLO_API_URL``, read at each use); ``timeout``: of each read
+        of the pull's requests."""
         self.api_url = api_url
+        self.timeout = timeout
         self.transport = transport
         self.sleep = sleep
         self.clock = clock
@@ -82,6 +85,7 @@ class TrelloAdapter:
             transport=self.transport,
             sleep=self.sleep,
             pacer=self.pacer,
+            timeout=self.timeout,
         )
 
     def pull(self, ctx: PullContext) -> Iterator[PullPage]:

@@ -340,7 +340,8 @@ class JiraPull:
                 cur.recent[record.id] = str((raw.get("fields") or {}).get("updated") or iso(record.updated_at))
             cur.known = pack_ids(known)
             if finished:
-                cur.mark, cur.jql = cur.newest, None
+                # The last page's cursor is past the phase: a run stopped after it resumes with the sprints.
+                cur.mark, cur.jql, cur.phase = cur.newest, None, "sprints"
             self._prune_recent(cur.mark if finished else cur.newest)
             yield self._page([*issues, *statuses], "issues")
             if finished:

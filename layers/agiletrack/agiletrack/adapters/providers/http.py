@@ -6,7 +6,8 @@
 - answers classified into typed errors: 401 is ``AuthError``; 429 (and whatever the provider's own
   ``classify`` hook says, such as GitHub's 403 rate limits) is ``RateLimitError`` with the time the
   limit resets; anything else is left to the adapter;
-- every call counted in ``ApiStats`` (calls, latency, bytes received, the quota the provider reports);
+- every call counted in ``ApiStats`` (calls, latency, bytes received, the quota the provider reports, and its
+  clock against ours from the ``Date`` header);
 - connections only to checked addresses (``pinned``), and one optional deadline over every request, retry
   and backoff of the client (by default the one of ``agiletrack.deadline.time_limit`` around its creation);
   past it the client raises ``ProviderTimeout``.
@@ -129,6 +130,7 @@ class ProviderHttp:
                 raise ProviderError(f"The provider could not be reached: {type(exc).__name__}.") from exc
             self._count(started)
             self.stats.bytes_received += response.num_bytes_downloaded
+            self._note_clock(response)
             if response.status_code in TRANSIENT_STATUS:
                 if attempt >= self.transient_retries:
                     raise TransientProviderError(
@@ -151,6 +153,19 @@ class ProviderHttp:
     def _count(self, started: float) -> None:
         self.stats.calls += 1
         self.stats.response_ms.append((time.perf_counter() - started) * 1000)
+
+    def _note_clock(self, response: httpx.Response) -> None:
+        """The provider's clock against ours, from the answer's ``Date`` (whole seconds: one more is its latest)."""
+        value = response.headers.get("date")
+        if not value:
+            return
+        try:
+            said = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return
+        if said.tzinfo is None:
+            said = said.replace(tzinfo=UTC)
+        self.stats.clock_offset = said + timedelta(seconds=1) - datetime.now(UTC)
 
     def _check_deadline(self) -> None:
         if self.deadline is not None and time.monotonic() >= self.deadline:

@@ -735,3 +735,25 @@ def test_updates_arriving_out_of_order_keep_the_newest_state(aws: Resources, pro
         assert isinstance(card, TrelloCard)
         assert (card.list_id, card.updated_at) == (LISTS[2], T0 + timedelta(minutes=9))
         assert record_store().count(integration.id, "trello_action") == 3
+
+
+@pytest.mark.parametrize("skew_minutes", [10, -10])
+def test_a_rate_limit_reset_told_by_github_10_minutes_off_is_waited_for_as_long_as_github_says(
+    aws: Resources, skew_minutes: int
+) -> None:
+    # Given a GitHub whose clock is 10 minutes off ours, its points spent until 2 hours after its now
+    offset = timedelta(minutes=skew_minutes)
+    with FakeGitHub.synthetic(prs=10, commits=5, issues=3, seed=2, now=utcnow() + offset) as github:
+        github.faults.clock_offset = offset
+        github.set_rate_limit(remaining=0, reset_at=github.now + timedelta(hours=2))
+        provider = _github(github)
+        integration = provider.integration()
+
+        # When the sync runs
+        outcome = engine(provider.adapter).run(
+            SyncJob.new(integration.id, "created"), owner=new_id("msg"), attempt=1, remaining_ms=lambda: PLENTY
+        )
+
+        # Then the job waits the 2 hours GitHub means, not 2 hours less (a retry refused again) or more
+        assert outcome.outcome == "rate_limited"
+        assert 7200 - 5 <= outcome.retry.delay_seconds <= 7200 + 2

@@ -34,7 +34,8 @@ class ApiStats:
     """Bytes of the provider's answers as they came over the wire (before decompression), retries included."""
     clock_offset: timedelta | None = None
     """The provider's clock less ours, from the ``Date`` header of its last answer that had one (rounded up: the
-    header is in whole seconds, so its clock may be up to a second later than it says)."""
+    header is in whole seconds, so its clock may be up to a second later than it says); zero when they agree
+    within ``http.CLOCK_TOLERANCE``."""
 
     def provider_now(self, now: datetime) -> datetime:
         """``now`` (ours, or an injected clock's) on the provider's clock, as far as its answers told; ``now`` when

@@ -34,6 +34,8 @@ from agiletrack.settings import get_settings
 
 TRANSIENT_STATUS = frozenset({502, 503, 504})
 DEFAULT_RATE_LIMIT_WAIT = timedelta(seconds=60)
+CLOCK_TOLERANCE = timedelta(seconds=2)
+"""A provider's ``Date`` this close to our clock means the clocks agree (the header has whole seconds)."""
 
 Classifier = Callable[[httpx.Response], None]
 
@@ -52,6 +54,30 @@ def retry_after(response: httpx.Response, now: datetime | None = None) -> dateti
     except (TypeError, ValueError):
         return None
     return when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def date_offset(response: httpx.Response, now: datetime | None = None) -> timedelta | None:
+    """How far the provider's clock is ahead of ours (negative: behind) by the answer's ``Date``, in whole seconds
+    as the header is (floored: the provider's clock may be up to a second further); zero when it is less than
+    ``CLOCK_TOLERANCE``; None without a ``Date``."""
+    value = response.headers.get("date")
+    if not value:
+        return None
+    try:
+        said = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if said.tzinfo is None:
+        said = said.replace(tzinfo=UTC)
+    offset = said - (now or datetime.now(UTC))
+    # Within what a header in whole seconds (and the answer's way here) can tell, the clocks agree.
+    return offset if abs(offset) >= CLOCK_TOLERANCE else timedelta(0)
+
+
+def on_our_clock(when: datetime, response: httpx.Response) -> datetime:
+    """An instant the provider told on its clock (a rate limit's reset), on ours: never sooner than it means."""
+    offset = date_offset(response)
+    return when - offset if offset is not None else when
 
 
 def default_classify(response: httpx.Response) -> None:
@@ -155,17 +181,9 @@ class ProviderHttp:
         self.stats.response_ms.append((time.perf_counter() - started) * 1000)
 
     def _note_clock(self, response: httpx.Response) -> None:
-        """The provider's clock against ours, from the answer's ``Date`` (whole seconds: one more is its latest)."""
-        value = response.headers.get("date")
-        if not value:
-            return
-        try:
-            said = parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return
-        if said.tzinfo is None:
-            said = said.replace(tzinfo=UTC)
-        self.stats.clock_offset = said + timedelta(seconds=1) - datetime.now(UTC)
+        offset = date_offset(response)
+        if offset is not None:  # the header is floored to the second: the provider's clock is up to one more
+            self.stats.clock_offset = offset + timedelta(seconds=1) if offset else offset
 
     def _check_deadline(self) -> None:
         if self.deadline is not None and time.monotonic() >= self.deadline:

@@ -757,3 +757,37 @@ def test_a_rate_limit_reset_told_by_github_10_minutes_off_is_waited_for_as_long_
         # Then the job waits the 2 hours GitHub means, not 2 hours less (a retry refused again) or more
         assert outcome.outcome == "rate_limited"
         assert 7200 - 5 <= outcome.retry.delay_seconds <= 7200 + 2
+
+
+@pytest.mark.parametrize("skew_minutes", [10, -10])
+def test_a_jira_rate_limit_reset_10_minutes_off_our_clock_is_waited_for_as_long_as_jira_says(
+    aws: Resources, monkeypatch: pytest.MonkeyPatch, skew_minutes: int
+) -> None:
+    # Given a Jira whose clock is 10 minutes off ours, whose quota frees 2 minutes after its now, and whose burst
+    # limit (met first) frees 1 s after its now
+    offset = timedelta(minutes=skew_minutes)
+    with FakeJira() as jira:
+        monkeypatch.setenv("SSL_CERT_FILE", jira.ca_file)
+        jira.faults.clock_offset = offset
+        jira.generate(5, utcnow() + offset - timedelta(days=2), long_every=0)
+
+        def jira_iso(delay_s: int) -> str:
+            return (utcnow() + offset + timedelta(seconds=delay_s)).isoformat(timespec="milliseconds")
+
+        burst = {"RateLimit-Reason": "jira-burst-based", "X-RateLimit-Reset": jira_iso(1)}
+        jira.fail_next(429, headers=burst)
+        jira.fail_next(429, headers={"X-RateLimit-Reset": jira_iso(120)})
+        waits: list[float] = []
+        provider = _jira(jira, utcnow())
+        provider.adapter = JiraAdapter(timeout=CLIENT_TIMEOUT_S, sleep=waits.append)
+        integration = provider.integration()
+
+        # When the sync runs
+        outcome = engine(provider.adapter).run(
+            SyncJob.new(integration.id, "created"), owner=new_id("msg"), attempt=1, remaining_ms=lambda: PLENTY
+        )
+
+        # Then the burst was waited out in place for about its second, and the job waits the quota's 2 minutes
+        assert len(waits) == 1 and 0 <= waits[0] <= 2.5
+        assert outcome.outcome == "rate_limited"
+        assert 120 - 5 <= outcome.retry.delay_seconds <= 120 + 3

@@ -41,7 +41,8 @@ Classifier = Callable[[httpx.Response], None]
 
 
 def retry_after(response: httpx.Response, now: datetime | None = None) -> datetime | None:
-    """When a ``Retry-After`` header (seconds or an HTTP date) says to come back, if it does."""
+    """When a ``Retry-After`` header (seconds or an HTTP date, on the provider's clock) says to come back, if it
+    does, on our clock."""
     now = now or datetime.now(UTC)
     value = response.headers.get("retry-after")
     if not value:
@@ -53,7 +54,7 @@ def retry_after(response: httpx.Response, now: datetime | None = None) -> dateti
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    return when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
+    return on_our_clock(when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC), response)
 
 
 def date_offset(response: httpx.Response, now: datetime | None = None) -> timedelta | None:

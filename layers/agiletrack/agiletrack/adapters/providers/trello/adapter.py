@@ -25,7 +25,7 @@ from agiletrack.adapters.providers.trello.client import PACER, Pacer, TrelloClie
 from agiletrack.adapters.providers.trello.config import TrelloConfig, api_root
 from agiletrack.adapters.providers.trello.history import BoardHistory
 from agiletrack.adapters.providers.trello.metrics import compute_trello_metrics, compute_trello_series
-from agiletrack.adapters.providers.trello.pull import TrelloPull
+from agiletrack.adapters.providers.trello.pull import ACTION_PAGE, TrelloPull
 from agiletrack.adapters.providers.trello.spec import SPEC
 from agiletrack.adapters.providers.trello.validate import TrelloValidator
 from agiletrack.metrics.window import Window
@@ -60,11 +60,13 @@ class TrelloAdapter:
         clock: Callable[[], datetime] = utcnow,
         pacer: Pacer = PACER,
         timeout: float = 30.0,
+        action_page: int = ACTION_PAGE,
     ) -> None:
         """``api_url``: the API root (by default ``TRELLO_API_URL``, read at each use); ``timeout``: of each read
-        of the pull's requests."""
+        of the pull's requests; ``action_page``: actions a request (Trello's largest; less in tests)."""
         self.api_url = api_url
         self.timeout = timeout
+        self.action_page = action_page
         self.transport = transport
         self.sleep = sleep
         self.clock = clock
@@ -91,7 +93,7 @@ class TrelloAdapter:
     def pull(self, ctx: PullContext) -> Iterator[PullPage]:
         cfg = _trello_config(ctx.config)
         with self.client(cfg, ctx.credentials, ctx) as client:
-            yield from TrelloPull(ctx, client, self.clock()).pages()
+            yield from TrelloPull(ctx, client, self.clock(), page=self.action_page).pages()
 
     def refresh(self, config: BaseModel, credentials: Mapping[str, str], records: list[Record]) -> list[Record]:  # noqa: ARG002
         """Trello deliveries carry the whole action: nothing to complete (the next sync refreshes the card)."""

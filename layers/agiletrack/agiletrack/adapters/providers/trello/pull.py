@@ -113,8 +113,10 @@ def tombstone_card(card_id: str, at: datetime, board_id: str | None) -> TrelloCa
 
 
 class TrelloPull:
-    def __init__(self, ctx: PullContext, client: TrelloClient, now: datetime) -> None:
+    def __init__(self, ctx: PullContext, client: TrelloClient, now: datetime, *, page: int = ACTION_PAGE) -> None:
+        """``page``: actions a request (Trello's largest, ``ACTION_PAGE``, but in tests)."""
         assert isinstance(ctx.config, TrelloConfig)
+        self.page = page
         self.ctx = ctx
         self.config: TrelloConfig = ctx.config
         self.client = client
@@ -150,7 +152,7 @@ class TrelloPull:
         while True:
             params: dict[str, Any] = {
                 "filter": "all",
-                "limit": ACTION_PAGE,
+                "limit": self.page,
                 "since": cur.mark or iso_param(self.ctx.backfill_since),
             }
             if cur.before:
@@ -178,7 +180,7 @@ class TrelloPull:
             progress = PullProgress(phase="actions", oldest=min(dates) if dates else None)
             if ids and cur.newest is None:
                 cur.newest = ids[0]
-            if len(raw_actions) >= ACTION_PAGE and ids:
+            if len(raw_actions) >= self.page and ids:
                 cur.before = ids[-1]
                 yield self._page(records, progress)
                 continue

@@ -25,7 +25,7 @@ from agiletrack.adapters.providers.trello.client import PACER, Pacer, TrelloClie
 from agiletrack.adapters.providers.trello.config import TrelloConfig, api_root
 from agiletrack.adapters.providers.trello.history import BoardHistory
 from agiletrack.adapters.providers.trello.metrics import compute_trello_metrics, compute_trello_series
-from agiletrack.adapters.providers.trello.pull import ACTION_PAGE, TrelloPull
+from agiletrack.adapters.providers.trello.pull import TrelloPull
 from agiletrack.adapters.providers.trello.spec import SPEC
 from agiletrack.adapters.providers.trello.validate import TrelloValidator
 from agiletrack.metrics.window import Window
@@ -60,10 +60,10 @@ class TrelloAdapter:
         clock: Callable[[], datetime] = utcnow,
         pacer: Pacer = PACER,
         timeout: float = 30.0,
-        action_page: int = ACTION_PAGE,
+        action_page: int | None = None,
     ) -> None:
         """``api_url``: the API root (by default ``TRELLO_API_URL``, read at each use); ``timeout``: of each read
-        of the pull's requests; ``action_page``: actions a request (Trello's largest; less in tests)."""
+        of the pull's requests; ``action_page``: actions a request (by default Trello's largest)."""
         self.api_url = api_url
         self.timeout = timeout
         self.action_page = action_page

@@ -113,10 +113,10 @@ def tombstone_card(card_id: str, at: datetime, board_id: str | None) -> TrelloCa
 
 
 class TrelloPull:
-    def __init__(self, ctx: PullContext, client: TrelloClient, now: datetime, *, page: int = ACTION_PAGE) -> None:
-        """``page``: actions a request (Trello's largest, ``ACTION_PAGE``, but in tests)."""
+    def __init__(self, ctx: PullContext, client: TrelloClient, now: datetime, *, page: int | None = None) -> None:
+        """``page``: actions a request (by default ``ACTION_PAGE``, Trello's largest)."""
         assert isinstance(ctx.config, TrelloConfig)
-        self.page = page
+        self.page = page or ACTION_PAGE
         self.ctx = ctx
         self.config: TrelloConfig = ctx.config
         self.client = client

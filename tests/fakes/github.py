@@ -50,6 +50,7 @@ from graphql.language import (
 )
 
 from agiletrack.adapters.providers.github.config import GitHubConfig
+from tests.fakes.faults import FaultPlan, send_answer
 
 DEFAULT_TOKEN = "ghp_fake0123456789"
 LOGINS = (
@@ -311,6 +312,8 @@ class FakeGitHub:
         self.calls = Calls()
         self.body_bytes_sent = 0
         """Bytes of every answer's body so far (what a client's byte count must add up to)."""
+        self.faults = FaultPlan()
+        """Faults to inject in the next answers, and the provider's clock (``tests.fakes.faults``)."""
         self.rate_limit = 5000
         self.rate_remaining = 5000
         self.rate_reset_at = self.now + timedelta(hours=1)
@@ -1054,16 +1057,13 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        return self.github.faults.date_header(time.time() if timestamp is None else timestamp)
+
     def _send(self, status: int, headers: dict[str, str], body: Any) -> None:
         data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        for key, value in headers.items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(data)
-        self.github.body_bytes_sent += len(data)
+        pairs = [("Content-Type", "application/json; charset=utf-8"), *headers.items()]
+        self.github.body_bytes_sent += send_answer(self, self.github.faults, status, pairs, data)
 
     def _pause(self) -> None:
         if self.github.latency_ms:

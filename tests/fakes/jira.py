@@ -173,6 +173,11 @@ class FakeJira(FakeServer):
         super().__init__()
 
     @property
+    def zone(self) -> str:
+        """The zone its dates are written in (``time_zone``; UTC for a user whose zone ``/myself`` leaves empty)."""
+        return self.time_zone or "UTC"
+
+    @property
     def ca_file(self) -> str:
         return certificate()[0]
 
@@ -544,10 +549,11 @@ class FakeJira(FakeServer):
         relative = re.fullmatch(r"-(\d+)([mhd])", text)
         if relative:
             unit = {"m": "minutes", "h": "hours", "d": "days"}[relative.group(2)]
-            return dt.datetime.now(dt.UTC) - dt.timedelta(**{unit: int(relative.group(1))})
+            now = dt.datetime.now(dt.UTC) + self.faults.clock_offset  # its own clock
+            return now - dt.timedelta(**{unit: int(relative.group(1))})
         for form in ("%Y/%m/%d %H:%M", "%Y-%m-%d %H:%M", "%Y/%m/%d", "%Y-%m-%d"):
             try:
-                return dt.datetime.strptime(text, form).replace(tzinfo=ZoneInfo(self.time_zone))
+                return dt.datetime.strptime(text, form).replace(tzinfo=ZoneInfo(self.zone))
             except ValueError:
                 continue
         return None
@@ -605,7 +611,7 @@ class FakeJira(FakeServer):
         return 200, answer
 
     def _issue_json(self, issue: FakeIssue, fields: list[str], *, changelog: bool = False) -> dict[str, Any]:
-        zone = self.time_zone
+        zone = self.zone
         values: dict[str, Any] = {
             "summary": issue.summary,
             "issuetype": {"name": issue.issue_type},
@@ -660,7 +666,7 @@ class FakeJira(FakeServer):
         for created, history_id, issue, _history, items in flat[offset : offset + size]:
             log = logs.setdefault(issue.id, {"issueId": str(issue.id), "changeHistories": []})
             log["changeHistories"].append(
-                {"id": str(history_id), "created": jira_time(created, self.time_zone), "items": items}
+                {"id": str(history_id), "created": jira_time(created, self.zone), "items": items}
             )
         answer: dict[str, Any] = {"issueChangeLogs": list(logs.values())}
         if offset + size < len(flat):

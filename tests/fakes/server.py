@@ -7,9 +7,12 @@ import json
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.fakes.faults import FaultPlan, send_answer
 
 
 def nothing_listens(scheme: str) -> str:
@@ -27,6 +30,8 @@ class FakeServer:
         self.server: ThreadingHTTPServer | None = None
         self.body_bytes_sent = 0
         """Bytes of every answer's body so far (what a client's byte count must add up to)."""
+        self.faults = FaultPlan()
+        """Faults to inject in the next answers, and the provider's clock (``tests.fakes.faults``)."""
 
     def respond(self, path: str, headers: Mapping[str, str]) -> tuple[int, Any, Mapping[str, str]]:
         """(status, body, extra headers) for ``GET path``; a ``str`` body is sent as text, ``bytes`` as JSON already
@@ -66,18 +71,16 @@ class FakeServer:
             def do_DELETE(self) -> None:
                 self._send(*fake.respond_delete(self.path, {k.lower(): v for k, v in self.headers.items()}))
 
+            def date_time_string(self, timestamp: float | None = None) -> str:
+                return fake.faults.date_header(time.time() if timestamp is None else timestamp)
+
             def _send(self, status: int, body: Any, extra: Mapping[str, str]) -> None:
                 is_text = isinstance(body, str)
                 # bytes: JSON already serialized
                 data = body if isinstance(body, bytes) else body.encode() if is_text else json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("content-type", "text/plain; charset=utf-8" if is_text else "application/json")
-                self.send_header("content-length", str(len(data)))
-                for name, value in extra.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(data)
-                fake.body_bytes_sent += len(data)
+                content_type = "text/plain; charset=utf-8" if is_text else "application/json"
+                headers = [("content-type", content_type), *extra.items()]
+                fake.body_bytes_sent += send_answer(self, fake.faults, status, headers, data)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         context = self.tls_context()

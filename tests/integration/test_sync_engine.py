@@ -122,7 +122,7 @@ def test_out_of_time_saves_place_and_queues_a_continuation(
     aws: Any, provider: FakeProvider, make_integration: Any
 ) -> None:
     integration = make_integration(provider.url)
-    pages = iter([300_000, 300_000, 1_000] + [300_000] * 50)
+    pages = iter([300_000, 300_000, 300_000, 1_000] + [300_000] * 50)  # at the start, then after each page
     sync = engine(TestAdapter(provider.url))
 
     first = sync.run(SyncJob.new(integration.id, "created"), owner="m1", attempt=1, remaining_ms=lambda: next(pages))
@@ -155,7 +155,7 @@ def test_a_sync_killed_halfway_and_run_again_ends_with_the_same_records(
 
     def dies_after_four_pages() -> int:
         calls["n"] += 1
-        if calls["n"] == 4:
+        if calls["n"] == 5:  # the engine asks at the start, then after each page
             raise Crash
         return 300_000
 

@@ -93,13 +93,27 @@ def expected(pages: int, percent: float | None, *, first_sync: bool = True) -> d
     }
 
 
+def after_the_start(hook: Callable[[], int]) -> Callable[[], int]:
+    """``hook`` as the engine's ``remaining_ms`` after each page: its first call (at the start, for the provider
+    requests' deadline) answers plenty without calling it."""
+    calls = {"n": 0}
+
+    def remaining_ms() -> int:
+        calls["n"] += 1
+        return 300_000 if calls["n"] == 1 else hook()
+
+    return remaining_ms
+
+
 # ---------------------------------------------------------------- progress
 def test_the_status_shows_the_progress_of_a_first_sync_page_by_page_and_null_once_it_ends(
     call_api: ApiCaller, provider: FakeProvider, integration: Integration
 ) -> None:
-    # Given a record of the status after each stored page (the engine asks for the time left after each)
+    # Given a record of the status after each stored page (the engine asks for the time left at the start,
+    # for the provider's deadline, and after each page)
     seen: list[Any] = []
 
+    @after_the_start
     def after_each_page() -> int:
         seen.append(progress_of(call_api, integration.id))
         return 300_000
@@ -143,7 +157,7 @@ def test_a_continuation_counts_on_from_the_progress_it_finds(
 ) -> None:
     # Given a first sync that ran out of time after two pages
     sync = engine(provider)
-    times = iter([300_000, 1_000])
+    times = iter([300_000, 300_000, 1_000])  # at the start, after page 1, after page 2
     first = sync.run(
         SyncJob.new(integration.id, "created", NOW), owner="m1", attempt=1, remaining_ms=lambda: next(times)
     )
@@ -155,6 +169,7 @@ def test_a_continuation_counts_on_from_the_progress_it_finds(
     # When the continuation runs, Then it counts on: page 3 is the third of the sync
     seen: list[Any] = []
 
+    @after_the_start
     def after_each_page() -> int:
         seen.append(progress_of(call_api, integration.id))
         return 300_000
@@ -171,6 +186,7 @@ def test_a_first_sync_tried_again_after_a_failure_is_still_a_first_one(
     sync = engine(provider)
     pages = {"n": 0}
 
+    @after_the_start
     def fail_after_two() -> int:
         pages["n"] += 1
         if pages["n"] == 2:
@@ -183,6 +199,7 @@ def test_a_first_sync_tried_again_after_a_failure_is_still_a_first_one(
     # When it is tried again, it resumes from its cursor and still measures how far back it has come
     seen: list[Any] = []
 
+    @after_the_start
     def after_each_page() -> int:
         seen.append(progress_of(call_api, integration.id))
         return 300_000

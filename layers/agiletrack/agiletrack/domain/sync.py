@@ -5,7 +5,9 @@
 - Records are stored page by page and the cursor is saved only after the records it covers are stored:
   a crash re-pulls the last page, it never skips one.
 - Close to the function's timeout the engine stops after a page and queues a continuation job, so a
-  first sync of a large repository finishes across several invocations with no page pulled twice.
+  first sync of a large repository finishes across several invocations with no page pulled twice. The
+  provider's requests get a deadline ``FINISH_MARGIN_MS`` before the function's: a request still unanswered
+  then (a provider that hangs) ends the invocation the same way, cleanly, before Lambda would kill it.
 - Failures are classified and turned into a retry decision (``RetryDecision``); the SQS consumer
   applies it (visibility timeout, then partial batch failure). Only refused credentials stop the
   integration (``failed``, no longer scheduled); retries used up on anything else leave it ``error`` and
@@ -26,15 +28,17 @@ from __future__ import annotations
 import resource
 import statistics
 import sys
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from agiletrack.adapters.providers.base import ProviderAdapter, PullContext, PullPage, PullProgress
+from agiletrack.deadline import time_limit
 from agiletrack.domain.jobs import SyncJob
 from agiletrack.domain.ports import IntegrationStore, Queues, RecordStore, SecretStore
-from agiletrack.errors import AuthError, RateLimitError, Superseded, UnsupportedProvider
+from agiletrack.errors import AuthError, ProviderTimeout, RateLimitError, Superseded, UnsupportedProvider
 from agiletrack.models.common import utcnow
 from agiletrack.models.integrations import Integration, LastError, LastSync, SyncProgress, SyncRun
 from agiletrack.observability import logger
@@ -49,6 +53,9 @@ LEASE_WAIT = timedelta(seconds=60)
 worker stops at its next write and gives the lease back)."""
 STOP_MARGIN_MS = 60_000
 """Stop pulling when less than this is left of the function's time: enough to store a page."""
+FINISH_MARGIN_MS = 20_000
+"""The provider's requests must end this long before the function's deadline: time left to store the page
+under way, queue the continuation and record the status, instead of being killed in a hung request."""
 
 
 @dataclass(frozen=True)
@@ -252,35 +259,39 @@ class SyncEngine:
         )
         result = SyncOutcome("success")
         newest: datetime | None = None
+        pull_seconds = max(0.0, (remaining_ms() - FINISH_MARGIN_MS) / 1000)
         try:
             finished_stream = False
-            for page in adapter.pull(ctx):
-                assert isinstance(page, PullPage)
-                result.pages += 1
-                result.records_pulled += len(page.records)
-                progress = advance_progress(
-                    progress,
-                    page.progress,
-                    records=len(page.records),
-                    # measured from the sync's first invocation, so a continuation's percentage does not jump
-                    backfill_since=progress.started_at - timedelta(days=self.backfill_days),
-                    at=self.clock(),
-                )
-                if page.records:
-                    result.records_written += self.records.put_many(integration.id, page.records, generation=generation)
-                    page_newest = max(r.updated_at for r in page.records)
-                    newest = page_newest if newest is None else max(newest, page_newest)
-                if page.provider_state is not None and page.provider_state != ctx.provider_state:
-                    self._fenced_update(integration, {"provider_state": page.provider_state})
-                    ctx.provider_state = dict(page.provider_state)
-                self.integrations.save_cursor(
-                    integration.id, owner, page.cursor, generation=generation, progress=progress
-                )
-                if page.done:
-                    finished_stream = True
-                    break
-                if remaining_ms() < STOP_MARGIN_MS:
-                    break
+            with time_limit(pull_seconds) as deadline:
+                for page in self._pages(adapter, ctx, deadline):
+                    assert isinstance(page, PullPage)
+                    result.pages += 1
+                    result.records_pulled += len(page.records)
+                    progress = advance_progress(
+                        progress,
+                        page.progress,
+                        records=len(page.records),
+                        # measured from the sync's first invocation, so a continuation's percentage does not jump
+                        backfill_since=progress.started_at - timedelta(days=self.backfill_days),
+                        at=self.clock(),
+                    )
+                    if page.records:
+                        result.records_written += self.records.put_many(
+                            integration.id, page.records, generation=generation
+                        )
+                        page_newest = max(r.updated_at for r in page.records)
+                        newest = page_newest if newest is None else max(newest, page_newest)
+                    if page.provider_state is not None and page.provider_state != ctx.provider_state:
+                        self._fenced_update(integration, {"provider_state": page.provider_state})
+                        ctx.provider_state = dict(page.provider_state)
+                    self.integrations.save_cursor(
+                        integration.id, owner, page.cursor, generation=generation, progress=progress
+                    )
+                    if page.done:
+                        finished_stream = True
+                        break
+                    if remaining_ms() < STOP_MARGIN_MS:
+                        break
             if not finished_stream:
                 result.outcome = "partial"
         except Superseded:
@@ -324,6 +335,21 @@ class SyncEngine:
             if refreshed is not None:
                 self.on_synced(refreshed)
         return result
+
+    @staticmethod
+    def _pages(adapter: ProviderAdapter, ctx: PullContext, deadline: float) -> Iterator[PullPage]:
+        """The adapter's pages, until the pull ends or a provider request is cut by the invocation's deadline
+        (``FINISH_MARGIN_MS`` before the function's): then the pages stored so far stand and the sync goes on
+        in a continuation, as when it stops between pages."""
+        try:
+            yield from adapter.pull(ctx)
+        except ProviderTimeout:
+            if time.monotonic() < deadline:
+                raise
+            logger.info(
+                "provider requests reached the invocation's deadline; continuing in a new invocation",
+                extra={"integration_id": ctx.integration_id},
+            )
 
     # ------------------------------------------------------------ failures and retries
     def _failed(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, ClassVar, Protocol
 
 from pydantic import BaseModel
@@ -32,6 +32,16 @@ class ApiStats:
     """Rate-limit points spent (GitHub GraphQL ``rateLimit.cost``); equals calls for REST."""
     bytes_received: int = 0
     """Bytes of the provider's answers as they came over the wire (before decompression), retries included."""
+    clock_offset: timedelta | None = None
+    """The provider's clock less ours, from the ``Date`` header of its last answer that had one (rounded up: the
+    header is in whole seconds, so its clock may be up to a second later than it says); zero when they agree
+    within ``http.CLOCK_TOLERANCE``."""
+
+    def provider_now(self, now: datetime) -> datetime:
+        """``now`` (ours, or an injected clock's) on the provider's clock, as far as its answers told; ``now`` when
+        none had a ``Date``. For what must be compared with the provider's own timestamps: a tombstone newer than
+        the last change the provider stamped, a date relative to its now."""
+        return now + self.clock_offset if self.clock_offset is not None else now
 
     def quota(self) -> dict[str, Any] | None:
         if self.quota_limit is None and self.quota_remaining is None:

@@ -6,7 +6,8 @@
 - answers classified into typed errors: 401 is ``AuthError``; 429 (and whatever the provider's own
   ``classify`` hook says, such as GitHub's 403 rate limits) is ``RateLimitError`` with the time the
   limit resets; anything else is left to the adapter;
-- every call counted in ``ApiStats`` (calls, latency, bytes received, the quota the provider reports);
+- every call counted in ``ApiStats`` (calls, latency, bytes received, the quota the provider reports, and its
+  clock against ours from the ``Date`` header);
 - connections only to checked addresses (``pinned``), and one optional deadline over every request, retry
   and backoff of the client (by default the one of ``agiletrack.deadline.time_limit`` around its creation);
   past it the client raises ``ProviderTimeout``.
@@ -36,12 +37,15 @@ tracer.patch(("httpx",))
 
 TRANSIENT_STATUS = frozenset({502, 503, 504})
 DEFAULT_RATE_LIMIT_WAIT = timedelta(seconds=60)
+CLOCK_TOLERANCE = timedelta(seconds=2)
+"""A provider's ``Date`` this close to our clock means the clocks agree (the header has whole seconds)."""
 
 Classifier = Callable[[httpx.Response], None]
 
 
 def retry_after(response: httpx.Response, now: datetime | None = None) -> datetime | None:
-    """When a ``Retry-After`` header (seconds or an HTTP date) says to come back, if it does."""
+    """When a ``Retry-After`` header (seconds or an HTTP date, on the provider's clock) says to come back, if it
+    does, on our clock."""
     now = now or datetime.now(UTC)
     value = response.headers.get("retry-after")
     if not value:
@@ -53,7 +57,31 @@ def retry_after(response: httpx.Response, now: datetime | None = None) -> dateti
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    return when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
+    return on_our_clock(when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC), response)
+
+
+def date_offset(response: httpx.Response, now: datetime | None = None) -> timedelta | None:
+    """How far the provider's clock is ahead of ours (negative: behind) by the answer's ``Date``, in whole seconds
+    as the header is (floored: the provider's clock may be up to a second further); zero when it is less than
+    ``CLOCK_TOLERANCE``; None without a ``Date``."""
+    value = response.headers.get("date")
+    if not value:
+        return None
+    try:
+        said = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if said.tzinfo is None:
+        said = said.replace(tzinfo=UTC)
+    offset = said - (now or datetime.now(UTC))
+    # Within what a header in whole seconds (and the answer's way here) can tell, the clocks agree.
+    return offset if abs(offset) >= CLOCK_TOLERANCE else timedelta(0)
+
+
+def on_our_clock(when: datetime, response: httpx.Response) -> datetime:
+    """An instant the provider told on its clock (a rate limit's reset), on ours: never sooner than it means."""
+    offset = date_offset(response)
+    return when - offset if offset is not None else when
 
 
 def default_classify(response: httpx.Response) -> None:
@@ -132,6 +160,7 @@ class ProviderHttp:
                 raise ProviderError(f"The provider could not be reached: {type(exc).__name__}.") from exc
             self._count(started)
             self.stats.bytes_received += response.num_bytes_downloaded
+            self._note_clock(response)
             if response.status_code in TRANSIENT_STATUS:
                 if attempt >= self.transient_retries:
                     raise TransientProviderError(
@@ -154,6 +183,11 @@ class ProviderHttp:
     def _count(self, started: float) -> None:
         self.stats.calls += 1
         self.stats.response_ms.append((time.perf_counter() - started) * 1000)
+
+    def _note_clock(self, response: httpx.Response) -> None:
+        offset = date_offset(response)
+        if offset is not None:  # the header is floored to the second: the provider's clock is up to one more
+            self.stats.clock_offset = offset + timedelta(seconds=1) if offset else offset
 
     def _check_deadline(self) -> None:
         if self.deadline is not None and time.monotonic() >= self.deadline:

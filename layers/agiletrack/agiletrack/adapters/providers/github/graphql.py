@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 
 from agiletrack.adapters.providers.base import ApiStats
-from agiletrack.adapters.providers.http import DEFAULT_RATE_LIMIT_WAIT, ProviderHttp, retry_after
+from agiletrack.adapters.providers.http import DEFAULT_RATE_LIMIT_WAIT, ProviderHttp, on_our_clock, retry_after
 from agiletrack.errors import AuthError, ProviderError, ProviderRefused, RateLimitError, TransientProviderError
 from agiletrack.models.common import parse_iso
 
@@ -39,9 +39,10 @@ def auth_headers(token: str) -> dict[str, str]:
 
 
 def _reset_time(response: httpx.Response) -> datetime | None:
+    """``x-ratelimit-reset`` (epoch seconds on GitHub's clock) on ours."""
     value = response.headers.get("x-ratelimit-reset", "").strip()
     if value.isdigit():
-        return datetime.fromtimestamp(int(value), UTC)
+        return on_our_clock(datetime.fromtimestamp(int(value), UTC), response)
     return None
 
 
@@ -127,7 +128,7 @@ class GraphQLClient:
             raise ProviderError("GitHub GraphQL answered an unexpected document.")
         data = body.get("data")
         if isinstance(data, dict):
-            self._body_quota(data.get("rateLimit"))
+            self._body_quota(data.get("rateLimit"), response)
         errors = body.get("errors") or []
         if errors:
             self._raise_for(errors, response, has_data=isinstance(data, dict), allow_not_found=allow_not_found)
@@ -147,7 +148,7 @@ class GraphQLClient:
         if reset is not None:
             self.stats.quota_reset_at = reset
 
-    def _body_quota(self, rate: object) -> None:
+    def _body_quota(self, rate: object, response: httpx.Response) -> None:
         if not isinstance(rate, dict):
             return
         if isinstance(rate.get("cost"), int):
@@ -157,7 +158,7 @@ class GraphQLClient:
         if isinstance(rate.get("limit"), int):
             self.stats.quota_limit = rate["limit"]
         if isinstance(rate.get("resetAt"), str):
-            self.stats.quota_reset_at = parse_iso(rate["resetAt"])
+            self.stats.quota_reset_at = on_our_clock(parse_iso(rate["resetAt"]), response)
 
     # ------------------------------------------------------------------ errors
     def _raise_for(self, errors: list[Any], response: httpx.Response, *, has_data: bool, allow_not_found: bool) -> None:

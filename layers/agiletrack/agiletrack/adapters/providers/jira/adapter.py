@@ -80,10 +80,13 @@ class JiraAdapter:
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], datetime] = utcnow,
+        timeout: float = 20.0,
     ) -> None:
+        """``timeout``: of each read of the pull's requests."""
         self.transport = transport
         self.sleep = sleep
         self.clock = clock
+        self.timeout = timeout
 
     def validate(self, config: BaseModel, credentials: Mapping[str, str]) -> ValidationInfo:
         return JiraValidator(transport=self.transport, sleep=self.sleep)(config, credentials)
@@ -91,7 +94,9 @@ class JiraAdapter:
     def pull(self, ctx: PullContext) -> Iterator[PullPage]:
         cfg = _jira_config(ctx.config)
         token = ctx.credentials.get("api_token") or cfg.api_token
-        with JiraClient(cfg, token, ctx.stats, transport=self.transport, sleep=self.sleep) as client:
+        with JiraClient(
+            cfg, token, ctx.stats, transport=self.transport, sleep=self.sleep, timeout=self.timeout
+        ) as client:
             yield from JiraPull(ctx, client, self.clock()).pages()
 
     def refresh(self, config: BaseModel, credentials: Mapping[str, str], records: list[Record]) -> list[Record]:  # noqa: ARG002

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 
 from agiletrack.adapters.providers.base import ApiStats
-from agiletrack.adapters.providers.http import ProviderHttp, retry_after
+from agiletrack.adapters.providers.http import ProviderHttp, on_our_clock, retry_after
 from agiletrack.adapters.providers.jira.config import JiraConfig
 from agiletrack.errors import ProviderError, ProviderRefused, RateLimitError
 from agiletrack.models.common import as_utc
@@ -48,9 +48,10 @@ def reset_at(response: httpx.Response, now: datetime | None = None) -> datetime 
     if not value:
         return None
     try:
-        return as_utc(datetime.fromisoformat(value.strip().replace("Z", "+00:00")))
+        said = as_utc(datetime.fromisoformat(value.strip().replace("Z", "+00:00")))
     except ValueError:
         return None
+    return on_our_clock(said, response)  # Jira's clock: ours may differ
 
 
 class JiraClient:

@@ -297,10 +297,12 @@ class JiraPull:
     def _jql(self) -> str:
         cur, site = self.cursor, self._site()
         project = f'project = "{self.config.project_key}"'
+        # A relative date is read against Jira's clock: measured from its now, not ours (they may differ).
+        now = self.ctx.stats.provider_now(self.now)
         if cur.mark is None:
-            since = jql_date(self.ctx.backfill_since, site.time_zone, self.now)
+            since = jql_date(self.ctx.backfill_since, site.time_zone, now)
             return f"{project} AND (updated >= {since} OR statusCategory != Done) ORDER BY updated ASC"
-        since = jql_date(cur.mark - MARGIN, site.time_zone, self.now)
+        since = jql_date(cur.mark - MARGIN, site.time_zone, now)
         return f"{project} AND updated >= {since} ORDER BY updated ASC"
 
     def _search_fields(self) -> list[str]:
@@ -341,7 +343,8 @@ class JiraPull:
                 cur.recent[record.id] = str((raw.get("fields") or {}).get("updated") or iso(record.updated_at))
             cur.known = pack_ids(known)
             if finished:
-                cur.mark, cur.jql = cur.newest, None
+                # The last page's cursor is past the phase: a run stopped after it resumes with the sprints.
+                cur.mark, cur.jql, cur.phase = cur.newest, None, "sprints"
             self._prune_recent(cur.mark if finished else cur.newest)
             yield self._page([*issues, *statuses], "issues")
             if finished:
@@ -484,7 +487,8 @@ class JiraPull:
         cur.reconciled_at = self.now
         if gone:
             logger.info("jira issues gone from the project", extra={"count": len(gone)})
-        return [tombstone(issue_id, self.now) for issue_id in gone]
+        # Stamped on Jira's clock: newer than the issue's last change, which Jira stamped, even when ours is behind.
+        return [tombstone(issue_id, self.ctx.stats.provider_now(self.now)) for issue_id in gone]
 
 
 def complete_changelog(raw: Mapping[str, Any]) -> list[Mapping[str, Any]] | None:

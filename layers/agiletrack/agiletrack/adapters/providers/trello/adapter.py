@@ -59,9 +59,14 @@ class TrelloAdapter:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], datetime] = utcnow,
         pacer: Pacer = PACER,
+        timeout: float = 30.0,
+        action_page: int | None = None,
     ) -> None:
-        """``api_url``: the API root (by default ``TRELLO_API_URL``, read at each use)."""
+        """``api_url``: the API root (by default ``TRELLO_API_URL``, read at each use); ``timeout``: of each read
+        of the pull's requests; ``action_page``: actions a request (by default Trello's largest)."""
         self.api_url = api_url
+        self.timeout = timeout
+        self.action_page = action_page
         self.transport = transport
         self.sleep = sleep
         self.clock = clock
@@ -82,12 +87,13 @@ class TrelloAdapter:
             transport=self.transport,
             sleep=self.sleep,
             pacer=self.pacer,
+            timeout=self.timeout,
         )
 
     def pull(self, ctx: PullContext) -> Iterator[PullPage]:
         cfg = _trello_config(ctx.config)
         with self.client(cfg, ctx.credentials, ctx) as client:
-            yield from TrelloPull(ctx, client, self.clock()).pages()
+            yield from TrelloPull(ctx, client, self.clock(), page=self.action_page).pages()
 
     def refresh(self, config: BaseModel, credentials: Mapping[str, str], records: list[Record]) -> list[Record]:  # noqa: ARG002
         """Trello deliveries carry the whole action: nothing to complete (the next sync refreshes the card)."""

@@ -114,8 +114,10 @@ def tombstone_card(card_id: str, at: datetime, board_id: str | None) -> TrelloCa
 
 
 class TrelloPull:
-    def __init__(self, ctx: PullContext, client: TrelloClient, now: datetime) -> None:
+    def __init__(self, ctx: PullContext, client: TrelloClient, now: datetime, *, page: int | None = None) -> None:
+        """``page``: actions a request (by default ``ACTION_PAGE``, Trello's largest)."""
         assert isinstance(ctx.config, TrelloConfig)
+        self.page = page or ACTION_PAGE
         self.ctx = ctx
         self.config: TrelloConfig = ctx.config
         self.client = client
@@ -151,7 +153,7 @@ class TrelloPull:
         while True:
             params: dict[str, Any] = {
                 "filter": "all",
-                "limit": ACTION_PAGE,
+                "limit": self.page,
                 "since": cur.mark or iso_param(self.ctx.backfill_since),
             }
             if cur.before:
@@ -179,7 +181,7 @@ class TrelloPull:
             progress = PullProgress(phase="actions", oldest=min(dates) if dates else None)
             if ids and cur.newest is None:
                 cur.newest = ids[0]
-            if len(raw_actions) >= ACTION_PAGE and ids:
+            if len(raw_actions) >= self.page and ids:
                 cur.before = ids[-1]
                 yield self._page(records, progress)
                 continue

@@ -292,4 +292,4 @@ def test_the_template_serves_docs_and_openapi_without_the_authorizer() -> None:
         for e in events.values()
         if (e["Properties"].get("Auth") or {}).get("Authorizer") == "NONE"
     }
-    assert {("/health", "GET"), ("/openapi.json", "GET"), ("/docs", "GET")} <= public
+    assert {("/health", "ANY"), ("/openapi.json", "GET"), ("/docs", "GET")} <= public

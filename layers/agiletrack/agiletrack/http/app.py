@@ -53,6 +53,7 @@ def build_app() -> APIGatewayHttpResolver:
 
     @app.get(
         "/health",
+        operation_id="health",
         summary="Liveness check (no token needed)",
         tags=["meta"],
         responses={200: {"description": "The function answers"}},

@@ -327,7 +327,9 @@ def integration_status(integration_id: IntegrationId) -> IntegrationStatusView:
         202,
         "Queued",
         404,
-        linked=links("$request.path.integration_id", "integration_status", "list_syncs", "get_integration", "delete_integration"),
+        linked=links(
+            "$request.path.integration_id", "integration_status", "list_syncs", "get_integration", "delete_integration"
+        ),
     ),
 )
 def trigger_sync(integration_id: IntegrationId) -> SyncQueued:

@@ -51,7 +51,9 @@ def provider_params(kind: str, query: dict[str, str] | None) -> dict[str, str]:
 )
 def get_metrics(
     integration_id: Annotated[str, Path(description="The integration id (int_...)")],
-    since: Annotated[str | None, Query(description="Start of the window (inclusive)", json_schema_extra=INSTANT)] = None,
+    since: Annotated[
+        str | None, Query(description="Start of the window (inclusive)", json_schema_extra=INSTANT)
+    ] = None,
     until: Annotated[str | None, Query(description="End of the window (exclusive)", json_schema_extra=INSTANT)] = None,
 ) -> dict[str, Any]:
     event = router.current_event

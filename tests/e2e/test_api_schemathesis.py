@@ -80,10 +80,15 @@ def run_schemathesis(stack: LocalStack, fakes: dict[str, Any], workdir: Path) ->
     """``schemathesis run`` over the stack's document; (exit code, output, the ndjson event report)."""
     fakes_file = workdir / "fakes.json"
     fakes_file.write_text(json.dumps({k: v for k, v in fakes.items() if not k.startswith("_")}))
-    token = create_team(stack, "fuzzers").token
+    auth_file = workdir / "auth.json"
+    teams = [
+        {"name": name, "fixedHeaders": [{"name": "Authorization", "value": f"Bearer {create_team(stack, name).token}"}]}
+        for name in ("alpha", "beta")
+    ]
+    auth_file.write_text(json.dumps({"auth": teams}))
     env = {
         **os.environ,
-        "AGILETRACK_TOKEN": token,
+        "AGILETRACK_FUZZ_AUTH": str(auth_file),
         "AGILETRACK_FUZZ_FAKES": str(fakes_file),
         "SCHEMATHESIS_HOOKS": "tests.e2e.schemathesis_hooks",
         "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "layers" / "agiletrack")]),

@@ -2,7 +2,8 @@
 
 ``schemathesis run`` (a subprocess, as a user runs it) loads ``/openapi.json`` from a running ``python -m devstack``
 whose providers are the fakes (GitHub and Jira by their URLs in the config, Trello through ``TRELLO_API_URL``),
-with one team's bearer token, and runs every phase (examples, coverage, fuzzing, stateful along the document's
+as two teams (bearer tokens in a Web Fuzzing Commons auth file, peers for ``object_level_authorization``), and
+runs every phase (examples, coverage, fuzzing, stateful along the document's
 links: create, get, patch, sync, delete) with every check, positive and negative data. The run is reproducible
 (``deterministic``, no example database) and bounded (``tests/e2e/schemathesis.toml``); the hooks in
 ``schemathesis_hooks.py`` point schema-valid bodies at the fakes. Zero failures is the bar; the case counts per

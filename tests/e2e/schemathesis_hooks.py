@@ -8,8 +8,10 @@ names (``{"github": {...}, "jira": {...}, "trello": {...}}``, each a valid confi
 branch, flags, which keys a partial PATCH sends...) stays as generated, and negative cases are left alone: they
 must be refused with a documented 4xx before any provider is called.
 
-``next_token`` is an opaque value the API gave out: a positive case drops a generated one (the API refuses any
-other with 422, as it must; negative cases and ``tests/integration`` check that).
+Two rules no JSON Schema keyword can state are kept the same way in positive cases: ``next_token`` is an opaque
+value only the API gives out, so a generated one is dropped (the API refuses any other with 422, as it must;
+``tests/integration/test_api_input_edges.py`` checks that), and a metrics window whose bounds are reversed, out of
+range or over three years is replaced by the default window (each bound alone is a documented date-time).
 """
 
 from __future__ import annotations
@@ -99,8 +101,8 @@ def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
 
 @schemathesis.hook
 def after_call(context: Any, case: Any, response: Any) -> None:
-    operation = context.operation
-    if operation is None or response.status_code != 201 or operation.path != "/integrations":
+    operation = case.operation
+    if response.status_code != 201 or (operation.method.upper(), operation.path) != ("POST", "/integrations"):
         return
     try:
         created = response.json()

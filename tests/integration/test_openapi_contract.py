@@ -121,6 +121,32 @@ def test_every_route_of_one_integration_documents_its_404_and_gives_it(
                 assert answer_schema(operation, status) in {"ErrorResponse", "GatewayError"}, (method, path, status)
 
 
+# ---------------------------------------------------------------- links (schemathesis' stateful phase follows them)
+def test_links_chain_create_get_patch_sync_delete(document: dict[str, Any]) -> None:
+    by_id = {operation["operationId"]: (path, method) for path, method, operation in operations(document)}
+    assert len(by_id) == len(list(operations(document)))  # operation ids are unique
+
+    def links(path: str, method: str, status: str) -> dict[str, tuple[str, str]]:
+        found = document["paths"][path][method]["responses"][status].get("links", {})
+        targets = {}
+        for link in found.values():
+            target = by_id[link["operationId"]]  # every link names an operation that exists
+            declared = {p["name"] for p in document["paths"][target[0]][target[1]].get("parameters", [])}
+            assert set(link["parameters"]) <= declared, link
+            assert link["parameters"]["integration_id"] in {"$response.body#/id", "$request.path.integration_id"}
+            targets[link["operationId"]] = target
+        return targets
+
+    one = "/integrations/{integration_id}"
+    created = links("/integrations", "post", "201")
+    # the answer of a create leads to every operation on one integration
+    assert set(created.values()) == {(p, m) for p, m, _ in operations(document) if p.startswith(one)}
+    assert {"update_integration", "trigger_sync", "delete_integration"} <= set(links(one, "get", "200"))
+    assert {"trigger_sync", "delete_integration"} <= set(links(one, "patch", "200"))
+    assert {"integration_status", "delete_integration"} <= set(links(f"{one}/sync", "post", "202"))
+    assert set(links(one, "delete", "204")) == {"get_integration"}  # ... which then answers 404
+
+
 # ---------------------------------------------------------------- the create body
 def test_the_create_body_is_a_union_discriminated_by_type(document: dict[str, Any]) -> None:
     schemas = document["components"]["schemas"]
@@ -292,4 +318,4 @@ def test_the_template_serves_docs_and_openapi_without_the_authorizer() -> None:
         for e in events.values()
         if (e["Properties"].get("Auth") or {}).get("Authorizer") == "NONE"
     }
-    assert {("/health", "GET"), ("/openapi.json", "GET"), ("/docs", "GET")} <= public
+    assert {("/health", "ANY"), ("/openapi.json", "GET"), ("/docs", "GET")} <= public

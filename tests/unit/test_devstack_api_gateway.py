@@ -354,6 +354,16 @@ def test_server_round_trip(served: ApiGateway, runtime: FakeRuntime) -> None:
     assert (status, json.loads(body)) == (401, {"message": "Unauthorized"})
 
 
+def test_server_routes_a_method_it_has_no_handler_for(served: ApiGateway, runtime: FakeRuntime) -> None:
+    # schemathesis' unsupported_method check sends TRACE: it reaches the ANY route and its function (which
+    # answers 405 with Allow), not http.server's HTML 501 page
+    status, _, body = _http(served, "TRACE", "/teams/me", headers={"Authorization": "Bearer good"})
+
+    assert status == 200
+    assert json.loads(body)["path"] == "/teams/me"
+    assert runtime.events["Api"][-1]["requestContext"]["http"]["method"] == "TRACE"
+
+
 def test_server_head_has_no_body(served: ApiGateway) -> None:
     status, headers, body = _http(served, "HEAD", "/teams/me", headers={"Authorization": "Bearer good"})
     assert status == 200

@@ -485,5 +485,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
 
+    def __getattr__(self, name: str) -> Any:
+        """Any other method (TRACE, a made-up token) is routed too: an ``ANY`` route takes it, and the function
+        answers 405 with ``Allow``, instead of ``http.server``'s HTML 501 page."""
+        if name.startswith("do_") and name[3:].isupper():
+            return self._serve
+        raise AttributeError(name)
+
     def log_message(self, format: str, *args: Any) -> None:
         """Silence the default access log; ``_serve`` logs one line per request."""

@@ -39,6 +39,7 @@ from agiletrack.domain.webhook_registration import RegistrarFor, WebhookRegistra
 from agiletrack.errors import Conflict, CredentialsRequired, NotFound, ProviderError, ValidationFailed
 from agiletrack.models.common import new_id, utcnow
 from agiletrack.models.integrations import (
+    CREDENTIAL_PATTERN,
     MASK,
     Integration,
     IntegrationList,
@@ -57,7 +58,7 @@ QUEUED_WINDOW = timedelta(minutes=15)
 """How long a queued job coalesces further triggers. The job clears its mark when it starts (taking the sync
 lease), so this only bounds how long a lost message blocks a new trigger; a duplicate let through after it is
 still coalesced by the worker's lease."""
-_CREDENTIAL_TEXT = re.compile(r"^[\x21-\x7e]+$")
+_CREDENTIAL_TEXT = re.compile(CREDENTIAL_PATTERN)
 """Tokens, keys and secrets of all three providers are printable ASCII without spaces; anything else could
 never authenticate and must not reach an HTTP header."""
 MAX_ID_LENGTH = 100

@@ -43,7 +43,7 @@ DEFAULT_KEY = "default|-"
 
 
 def _parse_bound(name: str, value: str | None) -> datetime | None:
-    if value is None or value == "":
+    if value is None:  # absent; an empty value is not a date (the document says date-time) and is refused
         return None
     try:
         instant = parse_iso(value)

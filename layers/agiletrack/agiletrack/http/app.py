@@ -86,6 +86,7 @@ def build_app() -> ApiResolver:
 
     @app.get(
         "/health",
+        operation_id="health",
         summary="Liveness check (no token needed)",
         tags=["meta"],
         responses={200: {"description": "The function answers"}},

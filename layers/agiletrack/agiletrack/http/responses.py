@@ -50,12 +50,31 @@ MEANING = {
 }
 
 
+def links(source: str, *operation_ids: str) -> dict[str, Any]:
+    """OpenAPI links from an answer to the operations on the same integration: ``integration_id`` is taken from
+    ``source`` (``$response.body#/id``, or ``$request.path.integration_id`` for an answer without the id). Clients
+    and schemathesis' stateful phase follow them: create, then get, patch, sync, delete what was created."""
+    return {
+        "".join(part.title() for part in operation_id.split("_")): {
+            "operationId": operation_id,
+            "parameters": {"integration_id": source},
+        }
+        for operation_id in operation_ids
+    }
+
+
 def responses(
-    status: int, description: str, *codes: int, model: type[BaseModel] | None = None
+    status: int,
+    description: str,
+    *codes: int,
+    model: type[BaseModel] | None = None,
+    linked: dict[str, Any] | None = None,
 ) -> dict[int, OpenAPIResponse]:
-    """The success answer (its schema is ``model``, else the route's return type) and the error answers of a
-    route that needs the token: 401 and 422 always, ``codes`` besides."""
+    """The success answer (its schema is ``model``, else the route's return type; ``linked`` its OpenAPI links) and
+    the error answers of a route that needs the token: 401 and 422 always, ``codes`` besides."""
     success: OpenAPIResponse = {"description": description}
+    if linked:
+        success["links"] = linked
     if status == 204:
         success["content"] = {}
     elif model is not None:

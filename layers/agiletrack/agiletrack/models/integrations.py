@@ -30,7 +30,11 @@ STATUS_MEANING = (
 )
 MASK = "********"
 
-NonEmpty = Annotated[str, Field(min_length=1, max_length=4096)]
+CREDENTIAL_PATTERN = r"^[\x21-\x7e]+$"
+"""A credential is printable ASCII without spaces (it goes into a header): ``credential_problems`` refuses
+anything else, in words."""
+NonEmpty = Annotated[str, Field(min_length=1, max_length=4096, json_schema_extra={"pattern": CREDENTIAL_PATTERN})]
+"""A credential field (the config models strip white space around it first)."""
 
 
 def _no_userinfo(value: HttpUrl) -> HttpUrl:
@@ -217,7 +221,22 @@ class UpdateIntegration(Model):
     model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(default=None, min_length=1, max_length=100)
-    config: dict[str, Any] | None = None
+    config: dict[str, Any] | None = Field(
+        default=None,
+        description="Part of the config of the integration's type: only the fields that change",
+        json_schema_extra=lambda schema: schema.update(anyOf=[*_partial_configs(), {"type": "null"}]),
+    )
+
+
+def _partial_configs() -> list[dict[str, Any]]:
+    """Each provider's config schema with every field optional: what a PATCH's ``config`` may hold."""
+    partial = []
+    for kind in PROVIDER_NAMES:
+        schema = spec_for(kind).config_model.model_json_schema()
+        schema.pop("required", None)
+        schema["title"] = f"Partial{schema.get('title', kind)}"
+        partial.append(schema)
+    return partial
 
 
 class IntegrationList(Model):

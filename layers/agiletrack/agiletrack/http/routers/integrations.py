@@ -29,7 +29,7 @@ from agiletrack.adapters.providers.registry import PROVIDER_NAMES, spec_for
 from agiletrack.domain.integrations import credential_problems
 from agiletrack.domain.status import IntegrationStatusView
 from agiletrack.http.context import team_id_from_event
-from agiletrack.http.responses import BEARER, responses
+from agiletrack.http.responses import BEARER, links, responses
 from agiletrack.models.base import Model, Root
 from agiletrack.models.integrations import (
     IntegrationList,
@@ -175,18 +175,39 @@ def _base_url() -> str:
 
 
 IntegrationId = Annotated[str, Path(description="The integration id (int_...)")]
+ONE_INTEGRATION = (
+    "get_integration",
+    "update_integration",
+    "trigger_sync",
+    "integration_status",
+    "list_syncs",
+    "get_metrics",
+    "rotate_webhook_secret",
+    "delete_integration",
+)
+"""The operations on one integration, linked from the answer that creates it."""
 
 
 # ---------------------------------------------------------------- routes
 @router.post(
     "/integrations",
+    operation_id="create_integration",
     status_code=201,
     summary="Connect a tool",
     description="Checks the config, tries the credentials against the provider, keeps them in Secrets Manager and "
     "queues the first sync. The answer is the only one that shows the webhook secret (GitHub, Jira).",
     tags=[TAG],
     security=BEARER,
-    responses=responses(201, "The integration, with its webhook URL and secret", 400, 413, 415, 429, 502),
+    responses=responses(
+        201,
+        "The integration, with its webhook URL and secret",
+        400,
+        413,
+        415,
+        429,
+        502,
+        linked=links("$response.body#/id", *ONE_INTEGRATION),
+    ),
 )
 def create_integration(
     body: Annotated[NewIntegration, Body(description="type, optional name, config")],
@@ -197,6 +218,7 @@ def create_integration(
 
 @router.get(
     "/integrations",
+    operation_id="list_integrations",
     summary="The team's integrations",
     tags=[TAG],
     security=BEARER,
@@ -211,10 +233,16 @@ def list_integrations(
 
 @router.get(
     "/integrations/<integration_id>",
+    operation_id="get_integration",
     summary="One integration",
     tags=[TAG],
     security=BEARER,
-    responses=responses(200, "The integration (credentials masked, no webhook secret)", 404),
+    responses=responses(
+        200,
+        "The integration (credentials masked, no webhook secret)",
+        404,
+        linked=links("$response.body#/id", "update_integration", "trigger_sync", "delete_integration"),
+    ),
 )
 def get_integration(integration_id: IntegrationId) -> IntegrationView:
     return integration_service().get(_team(), integration_id, base_url=_base_url())
@@ -222,13 +250,24 @@ def get_integration(integration_id: IntegrationId) -> IntegrationView:
 
 @router.patch(
     "/integrations/<integration_id>",
+    operation_id="update_integration",
     summary="Rename it or change its config",
     description="`config` is partial. New credentials are tried before they replace the old ones; a credential "
     "given as `********` keeps its value. Changing the repository, branch, API root, Jira site/project/board or "
     "Trello board drops the stored records, cached metrics and sync cursor and queues a full sync.",
     tags=[TAG],
     security=BEARER,
-    responses=responses(200, "The updated integration", 400, 404, 413, 415, 429, 502),
+    responses=responses(
+        200,
+        "The updated integration",
+        400,
+        404,
+        413,
+        415,
+        429,
+        502,
+        linked=links("$response.body#/id", "get_integration", "trigger_sync", "delete_integration"),
+    ),
 )
 def update_integration(
     integration_id: IntegrationId,
@@ -239,11 +278,12 @@ def update_integration(
 
 @router.delete(
     "/integrations/<integration_id>",
+    operation_id="delete_integration",
     summary="Disconnect it",
     description="Removes the integration, its secret, its records, cached metrics and sync state.",
     tags=[TAG],
     security=BEARER,
-    responses=responses(204, "Deleted", 404),
+    responses=responses(204, "Deleted", 404, linked=links("$request.path.integration_id", "get_integration")),
 )
 def delete_integration(integration_id: IntegrationId) -> Response[None]:
     integration_service().delete(_team(), integration_id)
@@ -252,6 +292,7 @@ def delete_integration(integration_id: IntegrationId) -> Response[None]:
 
 @router.post(
     "/integrations/<integration_id>/webhook-secret",
+    operation_id="rotate_webhook_secret",
     summary="Rotate the webhook secret",
     description="GitHub and Jira only: Trello signs its webhooks with the application's api_secret (409).",
     tags=[TAG],
@@ -264,6 +305,7 @@ def rotate_webhook_secret(integration_id: IntegrationId) -> WebhookSecret:
 
 @router.get(
     "/integrations/<integration_id>/status",
+    operation_id="integration_status",
     summary="Sync and webhook health",
     tags=[TAG],
     security=BEARER,
@@ -275,12 +317,20 @@ def integration_status(integration_id: IntegrationId) -> IntegrationStatusView:
 
 @router.post(
     "/integrations/<integration_id>/sync",
+    operation_id="trigger_sync",
     status_code=202,
     summary="Sync now",
     description="Queues a sync. A trigger while one is queued or running is accepted and coalesced into it.",
     tags=[TAG],
     security=BEARER,
-    responses=responses(202, "Queued", 404),
+    responses=responses(
+        202,
+        "Queued",
+        404,
+        linked=links(
+            "$request.path.integration_id", "integration_status", "list_syncs", "get_integration", "delete_integration"
+        ),
+    ),
 )
 def trigger_sync(integration_id: IntegrationId) -> SyncQueued:
     queued = integration_service().trigger_sync(_team(), integration_id)
@@ -289,6 +339,7 @@ def trigger_sync(integration_id: IntegrationId) -> SyncQueued:
 
 @router.get(
     "/integrations/<integration_id>/syncs",
+    operation_id="list_syncs",
     summary="Recent sync runs",
     description="One entry per sync worker invocation (a long first sync takes several: `partial`, then the "
     "continuation), newest first, kept for 14 days.",

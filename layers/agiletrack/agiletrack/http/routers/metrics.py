@@ -15,6 +15,11 @@ from agiletrack.wiring import integration_service, metrics_service
 
 router = APIGatewayHttpRouter()
 
+INSTANT = {"format": "date-time", "examples": ["2026-10-01T00:00:00Z"]}
+"""A window bound: an RFC 3339 date-time (any offset; a plain date such as 2026-10-01 is taken as UTC midnight
+too). Both bounds lie in [1970-01-01, 9999-01-01], since before until and at most three years apart (422
+otherwise, which no JSON Schema keyword can say)."""
+
 
 def _provider_params_text() -> str:
     """The provider-declared query parameters, for the route description."""
@@ -35,8 +40,10 @@ def provider_params(kind: str, query: dict[str, str] | None) -> dict[str, str]:
 
 @router.get(
     "/integrations/<integration_id>/metrics",
+    operation_id="get_metrics",
     summary="Delivery metrics of an integration over a window",
-    description="The window is [since, until), ISO 8601, UTC; by default the 30 days that end now. "
+    description="The window is [since, until), RFC 3339 date-times (a plain date is UTC midnight), at most three "
+    "years long, inside 1970-01-01 to 9999-01-01 (else 422); by default the 30 days that end now. "
     "Snapshot metrics (the state now) live under the key `now` and ignore the window." + _provider_params_text(),
     tags=["metrics"],
     security=BEARER,
@@ -44,8 +51,10 @@ def provider_params(kind: str, query: dict[str, str] | None) -> dict[str, str]:
 )
 def get_metrics(
     integration_id: Annotated[str, Path(description="The integration id (int_...)")],
-    since: Annotated[str | None, Query(description="Start of the window (inclusive), ISO 8601")] = None,
-    until: Annotated[str | None, Query(description="End of the window (exclusive), ISO 8601")] = None,
+    since: Annotated[
+        str | None, Query(description="Start of the window (inclusive)", json_schema_extra=INSTANT)
+    ] = None,
+    until: Annotated[str | None, Query(description="End of the window (exclusive)", json_schema_extra=INSTANT)] = None,
 ) -> dict[str, Any]:
     event = router.current_event
     integration = integration_service().owned(team_id_from_event(event.raw_event), integration_id)

@@ -13,6 +13,7 @@ router = APIGatewayHttpRouter()
 
 @router.get(
     "/teams/me",
+    operation_id="get_my_team",
     summary="The calling team",
     tags=["teams"],
     security=BEARER,

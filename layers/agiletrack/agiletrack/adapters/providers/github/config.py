@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from pydantic import ConfigDict, Field, HttpUrl, field_validator
+from pydantic import ConfigDict, Field, HttpUrl, StrictBool, field_validator
 
 from agiletrack.models.base import Model
 from agiletrack.models.integrations import NonEmpty, ProviderUrl
@@ -16,10 +16,16 @@ _BRANCH_FORBIDDEN = re.compile(r"(\.\.|[\x00-\x20~^:?*\[\\]|@\{|//|^/|/$|\.lock$
 class GitHubConfig(Model):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    repository: str = Field(description='"owner/name"', examples=["octo-org/octo-repo"])
+    repository: str = Field(
+        description='"owner/name"',
+        examples=["octo-org/octo-repo"],
+        json_schema_extra={"pattern": _REPO.pattern, "not": {"pattern": r"\.git$"}},
+    )
     token: NonEmpty = Field(description="A GitHub token that can read the repository (kept in Secrets Manager)")
-    branch: str = Field(default="main", min_length=1, max_length=255)
-    include_private: bool = False
+    branch: str = Field(
+        default="main", min_length=1, max_length=255, json_schema_extra={"not": {"pattern": _BRANCH_FORBIDDEN.pattern}}
+    )
+    include_private: StrictBool = False  # JSON true or false: 0, 1 or "yes" are refused, not coerced to one
     api_url: ProviderUrl = Field(
         default=HttpUrl("https://api.github.com"),
         description="REST API root; a GitHub Enterprise Server root such as https://ghe.example.com/api/v3 works too",

@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 import re
+from typing import Annotated, Any
 
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator
 
 from agiletrack.models.base import Model
 from agiletrack.models.integrations import NonEmpty, ProviderUrl
 
 _JIRA_KEY = re.compile(r"^[A-Z][A-Z0-9_]{0,49}$")
+
+
+def _json_integer(value: Any) -> Any:
+    """A JSON integer, ``7`` or ``7.0`` (JSON Schema's ``integer`` takes both); text and booleans are refused,
+    not coerced as pydantic's lax mode would (``"7"``, ``true``)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be an integer")
+    return value
+
+
+BoardId = Annotated[int, Field(ge=1), BeforeValidator(_json_integer), WithJsonSchema({"type": "integer", "minimum": 1})]
+"""(pydantic leaves ``ge`` as an unknown key in the schema of a type with a before-validator: written out.)"""
 
 
 class JiraConfig(Model):
@@ -18,8 +31,8 @@ class JiraConfig(Model):
     server_url: ProviderUrl = Field(description="https://your-site.atlassian.net")
     email: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
     api_token: NonEmpty
-    project_key: str
-    board_id: int | None = Field(default=None, ge=1)
+    project_key: str = Field(examples=["ENG"], json_schema_extra={"pattern": _JIRA_KEY.pattern})
+    board_id: BoardId | None = None
 
     @field_validator("project_key")
     @classmethod

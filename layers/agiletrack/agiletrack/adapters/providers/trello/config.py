@@ -30,8 +30,15 @@ class TrelloConfig(Model):
     api_key: NonEmpty
     api_token: NonEmpty
     board_id: str = Field(min_length=1, max_length=64)
-    list_ids: list[str] = Field(min_length=2, max_length=50, description="The workflow in order: waiting ... done")
-    api_secret: str | None = Field(default=None, description="Trello application secret, to verify webhook signatures")
+    list_ids: list[str] = Field(
+        min_length=2,
+        max_length=50,
+        description="The workflow in order: waiting ... done",
+        json_schema_extra={"uniqueItems": True, "items": {"type": "string", "pattern": _TRELLO_ID.pattern}},
+    )
+    api_secret: NonEmpty | None = Field(
+        default=None, description="Trello application secret, to verify webhook signatures"
+    )
 
     @field_validator("list_ids")
     @classmethod

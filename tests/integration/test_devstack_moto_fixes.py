@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 
 from devstack.moto_fixes import (
     apply_query_fix,
+    apply_sqs_receive_fix,
     apply_sqs_send_fix,
     apply_transaction_fix,
     unfixed_query,
@@ -61,6 +62,43 @@ def test_a_send_no_longer_grows_with_the_queue(aws: Any) -> None:
 
     # Unfixed, a batch into a queue of 3,000 messages costs moto about 30 times the first one.
     assert after_3000 < first * 5
+
+
+def test_a_receive_still_drops_messages_past_their_retention(aws: Any) -> None:
+    from moto.sqs.models import sqs_backends
+
+    apply_sqs_receive_fix()
+    sqs = boto3.client("sqs")
+    url = sqs.create_queue(QueueName="kept", Attributes={"MessageRetentionPeriod": "60"})["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="new")
+    sqs.send_message(QueueUrl=url, MessageBody="old")
+    queue = sqs_backends["123456789012"]["us-east-1"].queues["kept"]
+    old = next(m for m in queue._messages if m.body == "old")
+    old.sent_timestamp -= 61_000  # sent 61 s ago: past the 60 s retention (moto stops the receive there)
+    received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert [m["Body"] for m in received] == ["new"]
+
+
+def test_a_receive_no_longer_grows_with_the_queue(aws: Any) -> None:
+    apply_sqs_send_fix()
+    apply_sqs_receive_fix()
+    sqs = boto3.client("sqs")
+    url = sqs.create_queue(QueueName="deep")["QueueUrl"]
+    entries: list[Any] = [{"Id": str(i), "MessageBody": "x"} for i in range(10)]
+
+    def receive_seconds() -> float:
+        sqs.send_message_batch(QueueUrl=url, Entries=entries)
+        started = time.perf_counter()
+        sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0)
+        return time.perf_counter() - started
+
+    first = min(receive_seconds() for _ in range(5))
+    for _ in range(150):
+        sqs.send_message_batch(QueueUrl=url, Entries=entries)
+    after_1500 = min(receive_seconds() for _ in range(5))
+
+    # Unfixed, a receive from a queue of 1,500 messages costs moto hundreds of times the first one.
+    assert after_1500 < first * 20
 
 
 # ---------------------------------------------------------------- DynamoDB transactions

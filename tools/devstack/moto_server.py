@@ -1,5 +1,6 @@
 """moto's server in a process of its own (``MotoProcess``), run as ``python -m devstack.moto_server``: moto's
-server with the local stack's speed fixes (``moto_fixes``: SQS sends, DynamoDB transactions)."""
+server with the local stack's speed fixes (``moto_fixes``: SQS sends and receives, DynamoDB transactions and
+queries, the server's host lookup and access log)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from devstack.moto_fixes import apply_moto_fixes
+from devstack.moto_fixes import apply_moto_fixes, apply_server_fixes
 
 
 class MotoProcess:
@@ -66,6 +67,7 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 def main(argv: list[str] | None = None) -> None:
     apply_moto_fixes()
+    apply_server_fixes()
     from moto.server import main as moto_main
 
     moto_main(argv if argv is not None else sys.argv[1:])

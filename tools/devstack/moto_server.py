@@ -4,6 +4,7 @@ queries, the server's host lookup and access log)."""
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -25,12 +26,16 @@ class MotoProcess:
 
     def start(self, timeout: float = 30.0) -> None:
         command = [sys.executable, "-m", "devstack.moto_server", "-H", self.host, "-p", str(self.port)]
+        # This devstack, with its fixes, whatever else the interpreter's path holds (an editable install of
+        # another checkout, say).
+        inherited = [os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else []
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[1]), *inherited])}
         if self.log_path is None:
-            self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
         else:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
             with self.log_path.open("wb") as log:
-                self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+                self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -21,7 +21,16 @@ RUN = LOG_DIR / "run.json"
 
 
 def _runners() -> dict[str, Callable[[], dict[str, Any]]]:
-    from benchmarks import dashboard, github_sync, jira_sync, scheduler, trello_sync, webhooks
+    from benchmarks import (
+        concurrent_syncs,
+        dashboard,
+        github_sync,
+        jira_sync,
+        scheduler,
+        trello_sync,
+        webhook_load,
+        webhooks,
+    )
 
     return {
         "github_sync": github_sync.run_timed,
@@ -33,6 +42,8 @@ def _runners() -> dict[str, Callable[[], dict[str, Any]]]:
         "trello_sync": trello_sync.run_timed,
         "trello_sync_memory": trello_sync.run_memory,
         "dashboard": dashboard.run,
+        "webhook_load": webhook_load.run,
+        "concurrent_syncs": concurrent_syncs.run,
     }
 
 
@@ -46,6 +57,8 @@ ORDER = (
     "trello_sync",
     "trello_sync_memory",
     "dashboard",
+    "webhook_load",
+    "concurrent_syncs",
 )
 
 

@@ -11,6 +11,11 @@ the queue's attributes, all of them recomputed over every stored message, twice:
 the queue's length (a backlog of 3,000 deliveries made each receive take seconds, and moto's process spent its
 time there). The check now reads the queue's retention period itself.
 
+(``apply_sqs_delete_fix``, a correctness fix): moto's ``DeleteMessage`` rebuilds the queue's message list
+without the deleted message and assigns it back, outside the lock ``SendMessage`` appends under. moto's server
+is threaded: two deletes at once put back each other's deleted messages (they come back after their visibility
+timeout and are delivered again), and a send during a delete is lost. A delete now holds the queue's lock.
+
 The server (``apply_server_fixes``, moto's own process only): the backend each request's host names is found
 once per host (moto matched every request's host against every service's URL patterns), and werkzeug's
 per-request access log (nobody reads it; formatting it cost an eighth of the process's time under load) is off.
@@ -71,6 +76,24 @@ def apply_sqs_receive_fix() -> None:
 
     setattr(is_message_valid_based_on_retention_period, _RECEIVE_APPLIED, True)
     SQSBackend.is_message_valid_based_on_retention_period = is_message_valid_based_on_retention_period  # type: ignore[method-assign]
+
+
+_DELETE_APPLIED = "_agiletrack_locked_delete"
+
+
+def apply_sqs_delete_fix() -> None:
+    from moto.sqs.models import Queue
+
+    if getattr(Queue.delete_message, _DELETE_APPLIED, False):
+        return
+    original = Queue.delete_message
+
+    def delete_message(self: Any, receipt_handle: str) -> None:
+        with self._messages_lock:  # the Condition (an RLock) add_message appends under
+            original(self, receipt_handle)
+
+    setattr(delete_message, _DELETE_APPLIED, True)
+    Queue.delete_message = delete_message  # type: ignore[method-assign]
 
 
 def apply_server_fixes() -> None:
@@ -221,6 +244,7 @@ def apply_moto_fixes() -> None:
     """Every fix of this module (where moto runs for us: the local stack's server, tests, benchmarks)."""
     apply_sqs_send_fix()
     apply_sqs_receive_fix()
+    apply_sqs_delete_fix()
     apply_transaction_fix()
     apply_query_fix()
 

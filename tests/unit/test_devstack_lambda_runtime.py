@@ -351,10 +351,18 @@ def test_each_function_has_its_own_environment(tmp_path: Path, sandboxes: list[S
     alpha = _function(tmp_path, "alpha", app)
     beta = _function(tmp_path, "beta", app)
     environments = {"AlphaFunction": {"SHARED": "a", "OWN": "alpha"}, "BetaFunction": {"SHARED": "b"}}
-    runtime = SandboxRuntime([alpha, beta], environments=environments)
+    base = {**os.environ, "SHARED": "base"}
+    runtime = SandboxRuntime([alpha, beta], environments=environments, base_environment=base)
     sandboxes.append(runtime)
     assert runtime.invoke("AlphaFunction", {}).payload == {"SHARED": "a", "OWN": "alpha"}
     assert runtime.invoke("BetaFunction", {}).payload == {"SHARED": "b", "OWN": None}
+    os.environ["OWN"] = "this process only"  # not in the base environment: no sandbox sees it
+    try:
+        fresh = SandboxRuntime([beta], environments=environments, base_environment=base)
+        sandboxes.append(fresh)
+        assert fresh.invoke("BetaFunction", {}).payload == {"SHARED": "b", "OWN": None}
+    finally:
+        del os.environ["OWN"]
 
 
 def test_concurrency_from_the_template(tmp_path: Path) -> None:

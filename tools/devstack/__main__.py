@@ -253,6 +253,7 @@ def start_stack(
         overridden = environment_overrides(function_env, settings_from_shell)
         if overridden:
             log.info("from the environment, not the template: %s", ", ".join(sorted(overridden)))
+        base_environment = dict(os.environ)  # a sandbox gets this and its own function's variables only
         os.environ.update({**function_env, **overridden})
         _add_layers_to_path(template, root)
         clear_agiletrack_caches()
@@ -275,6 +276,7 @@ def start_stack(
                     for spec in specs
                 },
                 python_path=_layer_paths(template, root),
+                base_environment=base_environment,
                 concurrency=concurrency,
                 output=sandbox_output,
             )

@@ -359,8 +359,8 @@ class SandboxRuntime:
     ``concurrency`` for every function, given). A sandbox over its function's timeout is killed and the
     invocation reports ``Sandbox.Timedout``; one that exits reports ``Runtime.ExitError``; the next
     invocation starts a new sandbox in their place. Each sandbox has its own function's environment
-    (``environments``) over this process's, and ``python_path`` (the layers) on its path; it writes to
-    this process's stdout and stderr, or to the descriptor ``output``.
+    (``environments``) over ``base_environment`` (default: this process's), and ``python_path`` (the layers)
+    on its path; it writes to this process's stdout and stderr, or to the descriptor ``output``.
     """
 
     def __init__(
@@ -371,6 +371,7 @@ class SandboxRuntime:
         region: str = DEFAULT_REGION,
         account_id: str = DEFAULT_ACCOUNT_ID,
         environments: dict[str, dict[str, str]] | None = None,
+        base_environment: dict[str, str] | None = None,
         python_path: Iterable[str] = (),
         concurrency: int | None = None,
         max_concurrency: int = DEFAULT_CONCURRENCY,
@@ -381,6 +382,7 @@ class SandboxRuntime:
         self.region = region
         self.account_id = account_id
         self.environments = dict(environments or {})
+        self.base_environment = base_environment
         self.python_path = [*python_path, str(TOOLS_DIR)]
         self._pools = {
             spec.logical_id: _Pool(spec, concurrency or configured_concurrency(spec, max_concurrency)) for spec in specs
@@ -405,7 +407,8 @@ class SandboxRuntime:
             return sorted(s.pid for s in self._pools[logical_id].live)
 
     def _environment(self, spec: FunctionSpec) -> dict[str, str]:
-        env = {**os.environ, **self.environments.get(spec.logical_id, {})}
+        base = os.environ if self.base_environment is None else self.base_environment
+        env = {**base, **self.environments.get(spec.logical_id, {})}
         inherited = [env["PYTHONPATH"]] if env.get("PYTHONPATH") else []
         env["PYTHONPATH"] = os.pathsep.join([*self.python_path, *inherited])
         env["PYTHONUNBUFFERED"] = "1"

@@ -27,6 +27,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from datetime import UTC, datetime
 from typing import Any
 
 from benchmarks.common import LOG_DIR, progress
@@ -90,14 +91,19 @@ def _phase(
     began: float,
     runs_before: dict[str, int],
     new_actions: int = 0,
+    after: str | None = None,
 ) -> dict[str, Any]:
-    outcomes = ls.wait_until_synced(client, integrations, SYNC_TIMEOUT_S)
+    outcomes = ls.wait_until_synced(client, integrations, SYNC_TIMEOUT_S, after)
     wall = time.monotonic() - began
     expected = truth(fake, new_actions)
     counts = ls.record_counts([i.id for i in integrations])
     runs = {i.id: _runs(client, i) for i in integrations}
     new_runs = {i: items[: len(items) - runs_before.get(i, 0)] for i, items in runs.items()}
-    mismatched = [i.id for i in integrations if any(counts[i.id][kind] != n for kind, n in expected[i.type].items())]
+    mismatched = {
+        i.id: {kind: [counts[i.id][kind], n] for kind, n in expected[i.type].items() if counts[i.id][kind] != n}
+        for i in integrations
+        if any(counts[i.id][kind] != n for kind, n in expected[i.type].items())
+    }
     run_outcomes = Counter(r["outcome"] for items in new_runs.values() for r in items)
     return {
         "wall_s": round(wall, 1),
@@ -173,10 +179,11 @@ def _run(stack: Any, fake: Any, client: Any, invocations: Any, ls: Any) -> dict[
     time.sleep(0.5)
     cpu.start()
     began = time.monotonic()
+    asked_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S")
     gate.set()
     for thread in threads:
         thread.join()
-    second = _phase(client, fake, integrations, ls, began, runs_before, new_actions=CHANGED)
+    second = _phase(client, fake, integrations, ls, began, runs_before, new_actions=CHANGED, after=asked_at)
     second["cpu"] = cpu.stop()
     second["answers"] = dict(Counter(answers))
     second["provider_requests"] = _provider_requests(fake)

@@ -113,6 +113,7 @@ def local_stack(name: str, fake: Fakes, *, concurrency: int | None = None) -> It
     saved = dict(os.environ)
     os.environ["SSL_CERT_FILE"] = fake.jira.ca_file
     os.environ["TRELLO_API_URL"] = fake.trello.api_url
+    os.environ["BACKFILL_DAYS"] = "730"  # the fakes' histories reach 18 months back: the first sync reads them all
     output = (LOG_DIR / f"{name}-functions.log").open("wb")
     try:
         stack = start_stack(
@@ -178,14 +179,19 @@ def wait_for(predicate: Callable[[], Any], timeout: float, interval: float = 0.5
     return False
 
 
-def wait_until_synced(client: Any, integrations: list[Integration], timeout: float) -> dict[str, str]:
-    """Wait for every integration's last sync to end; the outcome of each (``success``, ...)."""
+def wait_until_synced(
+    client: Any, integrations: list[Integration], timeout: float, after: str | None = None
+) -> dict[str, str]:
+    """Wait for every integration's last sync to end (one started at ``after``, an ISO instant, or later);
+    the outcome of each (``success``, ...)."""
     outcomes: dict[str, str] = {}
 
     def done() -> bool:
         for integration_id, status in statuses(client, integrations).items():
-            outcome = (status.get("last_sync") or {}).get("outcome")
-            if outcome and status.get("status") != "syncing":
+            last = status.get("last_sync") or {}
+            outcome = last.get("outcome")
+            recent = after is None or str(last.get("started_at") or "") >= after
+            if outcome and outcome != "running" and recent and status.get("status") != "syncing":
                 outcomes[integration_id] = outcome
         return len(outcomes) == len(integrations)
 

@@ -304,7 +304,8 @@ def _run(stack: Any, fake: Any, client: Any, invocations: Any, ls: Any, started:
         say(f"{depth} deliveries on the queue")
         if depth:  # a scan of the records table costs moto more than the queue's counts: only when it is empty
             return False
-        if all(new_records()[i] >= sent[i] for i in ids):
+        stored = new_records()
+        if all(stored[i] >= sent[i] for i in ids):
             ended.append(time.monotonic() - burst_began)
             return True
         return False

@@ -735,6 +735,11 @@ def _webhook_load_section(result: dict[str, Any]) -> list[str]:
     ]
 
 
+def _counts(counts: dict[str, Any]) -> str:
+    """``{"success": 50}`` as ``50 x success``."""
+    return ", ".join(f"{_n(n)} x {key}" for key, n in counts.items())
+
+
 def _concurrent_syncs_targets(result: dict[str, Any]) -> list[list[str]]:
     checks = result["checks"]
     total = sum(result["integrations"].values())
@@ -742,7 +747,7 @@ def _concurrent_syncs_targets(result: dict[str, Any]) -> list[list[str]]:
     return [
         [
             f"{total} integrations syncing at once: every sync succeeded (first, then again)",
-            f"{first['outcomes']}, {again['outcomes']}",
+            f"{_counts(first['outcomes'])}; then {_counts(again['outcomes'])}",
             f"{total} x success, twice",
             _verdict(checks["first: every sync succeeded"] and checks["again: every sync succeeded"]),
         ],
@@ -807,15 +812,16 @@ def _concurrent_syncs_section(result: dict[str, Any]) -> list[str]:
             [row("First syncs (queued by the 50 creations)", first), row("All 50 asked at once", again)],
         ),
         "",
-        f"- Truth per integration: GitHub {truth['github']}, Jira {truth['jira']}, Trello {truth['trello']} (plus "
+        f"- Truth per integration: GitHub {_counts(truth['github'])}; Jira {_counts(truth['jira'])}; Trello "
+        f"{_counts(truth['trello'])} (plus "
         f"the {result['changed_per_provider']} new actions after the change); integrations whose records differ: "
         f"{len(first['mismatched_integrations'])} first, {len(again['mismatched_integrations'])} again.",
         f"- The 50 first syncs were queued within {first['created_in_s']} s (the creations, one after another) and "
         f"all ended {first['wall_s']} s after the first; each integration has one run "
-        f"({first['runs_per_integration']}), and its `records_written` equals the records it holds: "
-        f"**{_verdict(first['written_once'])}**.",
+        f"(runs per integration: {_counts(first['runs_per_integration'])}), and its `records_written` equals "
+        f"the records it holds: **{_verdict(first['written_once'])}**.",
         f"- After {result['changed_per_provider']} changes per provider, the 50 `POST .../sync` answered "
-        f"{again['answers']}; each run wrote only the changes (GitHub "
+        f"{_counts(again['answers'])}; each run wrote only the changes (GitHub "
         f"{sorted(set(again['written_by_provider']['github']))}, Jira "
         f"{sorted(set(again['written_by_provider']['jira']))}, Trello "
         f"{sorted(set(again['written_by_provider']['trello']))} records: the new actions and the cards they name).",

@@ -731,6 +731,15 @@ def _webhook_load_section(result: dict[str, Any]) -> list[str]:
         "of CPU per delivery while the event processor drained the queue, in one process (its server is threaded, "
         "under one interpreter lock): with the sandboxes, the HTTP API, the generator and the fakes it shares the "
         "machine's cores. That is the local stack's limit: on AWS, SQS and DynamoDB are not one process.",
+        *(
+            [
+                f"- The machine's one-minute load average was {result['load_average'][0]} as the burst began and "
+                f"{result['load_average'][1]} when every record was stored (2 cores): other processes' work counts "
+                "in these latencies."
+            ]
+            if "load_average" in result
+            else []
+        ),
         "",
     ]
 

@@ -277,6 +277,7 @@ def _run(stack: Any, fake: Any, client: Any, invocations: Any, ls: Any, started:
     warmed = {name: stack.runtime.provision(name) for name in ("WebhooksFunction", "EventProcessorFunction")}
     progress(f"webhook_load: sending {total} deliveries at {RATE}/s")
     cpu.start()
+    load_before = os.getloadavg()[0]
     burst_began = time.monotonic()
     parent.send("go")
     while not parent.poll(1.0):
@@ -353,6 +354,7 @@ def _run(stack: Any, fake: Any, client: Any, invocations: Any, ls: Any, started:
         "isolation": isolation,
         "cpu_burst": burst_cpu,
         "generator_cpu_s": generator_cpu,
+        "load_average": [round(load_before, 1), round(os.getloadavg()[0], 1)],
         "provisioned": warmed,
         "cpu_drain": drain_cpu,
         "sandboxes": {

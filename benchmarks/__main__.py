@@ -21,7 +21,18 @@ RUN = LOG_DIR / "run.json"
 
 
 def _runners() -> dict[str, Callable[[], dict[str, Any]]]:
-    from benchmarks import cold_start, cost, dashboard, github_sync, jira_sync, scheduler, trello_sync, webhooks
+    from benchmarks import (
+        cold_start,
+        concurrent_syncs,
+        cost,
+        dashboard,
+        github_sync,
+        jira_sync,
+        scheduler,
+        trello_sync,
+        webhook_load,
+        webhooks,
+    )
 
     return {
         "github_sync": github_sync.run_timed,
@@ -35,6 +46,8 @@ def _runners() -> dict[str, Callable[[], dict[str, Any]]]:
         "dashboard": dashboard.run,
         "cost": cost.run,
         "cold_start": cold_start.run,
+        "webhook_load": webhook_load.run,
+        "concurrent_syncs": concurrent_syncs.run,
     }
 
 
@@ -50,6 +63,8 @@ ORDER = (
     "dashboard",
     "cost",
     "cold_start",
+    "webhook_load",
+    "concurrent_syncs",
 )
 
 

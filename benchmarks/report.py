@@ -728,6 +728,224 @@ def _cold_start_section(result: dict[str, Any]) -> list[str]:
     ]
 
 
+# ---------------------------------------------------------------- load on the local stack
+def _webhook_load_targets(result: dict[str, Any]) -> list[list[str]]:
+    checks, ack = result["checks"], result["ack_from_due"]
+    offered = f"{result['rate_offered']}/s for {result['seconds']} s"
+    return [
+        [
+            f"Webhook load ({offered}, {_n(result['deliveries'])} deliveries): every answer 202",
+            ", ".join(f"{n:,} x {code}" for code, n in sorted(result["statuses"].items())),
+            f"{_n(result['deliveries'])} x 202",
+            _verdict(checks["every_answer_202"]),
+        ],
+        [
+            "Webhook load: acknowledgement p99 (from when each delivery was due)",
+            f"{ack['p99_ms']:,.0f} ms (median {ack['median_ms']:,.0f} ms; {result['achieved_rate']}/s acknowledged)",
+            f"< {result['target_p99_ms']:,.0f} ms",
+            _verdict(checks["p99_under_1s"]),
+        ],
+        [
+            "Webhook load: all processed, each record once, none lost, queues and DLQs empty",
+            f"{_n(result['records_stored'])} records in "
+            + (f"{result['processing_end_s']} s" if result["processing_end_s"] is not None else "(not all)"),
+            f"{_n(result['records_expected'])} in ≤ {result['target_processing_s'] / 60:.0f} min",
+            _verdict(
+                checks["processed_within_10_min"]
+                and checks["every_record_once"]
+                and checks["every_message_once"]
+                and checks["queues_and_dlqs_empty"]
+            ),
+        ],
+        [
+            "Webhook load: each team's token sees only its own integrations and metrics",
+            f"{result['isolation']['foreign_metrics_readable']} foreign readable",
+            "0",
+            _verdict(checks["teams_isolated"]),
+        ],
+    ]
+
+
+def _cpu_row(label: str, cpu: dict[str, Any]) -> list[str]:
+    busy = cpu["cores_busy"]
+    return [label, _s(cpu["wall_s"])] + [
+        f"{cpu['cpu_s'].get(name, 0)} s ({busy.get(name, 0):.2f})" for name in ("moto", "sandboxes", "stack")
+    ]
+
+
+def _webhook_load_section(result: dict[str, Any]) -> list[str]:
+    due, sent = result["ack_from_due"], result["ack_from_sent"]
+    kinds = result["integrations"]
+    boxes = result["sandboxes"]
+    rows = [
+        [
+            label,
+            f"{d['median_ms']:,.0f} ms",
+            f"{d['p90_ms']:,.0f} ms",
+            f"{d['p99_ms']:,.0f} ms",
+            f"{d['max_ms']:,.0f} ms",
+        ]
+        for label, d in (("From when it was due", due), ("From when it was sent", sent))
+    ]
+    return [
+        "## 7. Webhook load on the local stack",
+        "",
+        f"{_n(result['deliveries'])} signed deliveries offered at {result['rate_offered']} a second for "
+        f"{result['seconds']} s over {sum(kinds.values())} integrations of {result['teams']} teams "
+        f"({kinds.get('github', 0)} GitHub, {kinds.get('jira', 0)} Jira, {kinds.get('trello', 0)} Trello), "
+        "from a load generator in a process of its own; every function in sandbox processes.",
+        "",
+        *_table(["Acknowledgement latency", "Median", "p90", "p99", "Max"], rows),
+        "",
+        f"- Answers: {', '.join(f'{n:,} x {code}' for code, n in sorted(result['statuses'].items()))}; the "
+        f"burst took {_s(result['burst_s'])} to answer ({result['achieved_rate']} acknowledged a second; the "
+        f"generator sent its last delivery {result['generator_span_s']} s after its first, on schedule).",
+        f"- Processing: {_n(result['records_stored'])} of {_n(result['records_expected'])} records stored "
+        + (
+            f"{result['processing_end_s']} s after the first delivery"
+            if result["processing_end_s"] is not None
+            else "when the 10 minutes ran out"
+        )
+        + f"; {_n(result['messages_processed'])} SQS messages handled successfully, "
+        f"{result['messages_processed_twice']} twice, {result['messages_failed']} failed; dead-letter queues "
+        f"{result['dead_letters']}; per integration, new records = deliveries sent: "
+        f"**{_verdict(result['per_integration_ok'])}**.",
+        f"- Teams: each of the {result['teams']} tokens lists only its own integrations "
+        f"(**{_verdict(result['isolation']['lists_only_own'])}**) and reads "
+        f"{result['isolation']['own_metrics_readable']} own metrics and "
+        f"{result['isolation']['foreign_metrics_readable']} of another team's (404 each).",
+        f"- Sandboxes (concurrency {boxes['WebhooksFunction']['concurrency']} per function): webhooks "
+        f"{boxes['WebhooksFunction']['invocations']:,} invocations, peak {boxes['WebhooksFunction']['peak']} at once; "
+        f"event processor {boxes['EventProcessorFunction']['invocations']:,} batches, peak "
+        f"{boxes['EventProcessorFunction']['peak']}; no timeout, no crash "
+        f"({sum(b['timeouts'] + b['crashes'] for b in boxes.values())}).",
+        "",
+        "CPU seconds used (and cores kept busy) by moto's process, the sandboxes and the stack's own process (the "
+        f"HTTP API and the SQS pollers); the load generator used {result['generator_cpu_s']} s:",
+        "",
+        *_table(
+            ["Phase", "Wall", "moto", "Sandboxes", "Stack"],
+            [
+                _cpu_row("Burst", result["cpu_burst"]),
+                _cpu_row("Drain (until every record is stored)", result["cpu_drain"]),
+            ],
+        ),
+        "",
+        f"- moto spent {result['cpu_drain']['cpu_s']['moto'] / max(1, result['records_expected']) * 1000:.0f} ms "
+        "of CPU per delivery while the event processor drained the queue, in one process (its server is threaded, "
+        "under one interpreter lock): with the sandboxes, the HTTP API, the generator and the fakes it shares the "
+        "machine's cores. That is the local stack's limit: on AWS, SQS and DynamoDB are not one process.",
+        *(
+            [
+                f"- The machine's one-minute load average was {result['load_average'][0]} as the burst began and "
+                f"{result['load_average'][1]} when every record was stored (2 cores): other processes' work counts "
+                "in these latencies."
+            ]
+            if "load_average" in result
+            else []
+        ),
+        "",
+    ]
+
+
+def _counts(counts: dict[str, Any]) -> str:
+    """``{"success": 50}`` as ``50 x success``."""
+    return ", ".join(f"{_n(n)} x {key}" for key, n in counts.items())
+
+
+def _concurrent_syncs_targets(result: dict[str, Any]) -> list[list[str]]:
+    checks = result["checks"]
+    total = sum(result["integrations"].values())
+    first, again = result["first"], result["again"]
+    return [
+        [
+            f"{total} integrations syncing at once: every sync succeeded (first, then again)",
+            f"{_counts(first['outcomes'])}; then {_counts(again['outcomes'])}",
+            f"{total} x success, twice",
+            _verdict(checks["first: every sync succeeded"] and checks["again: every sync succeeded"]),
+        ],
+        [
+            f"{total} syncs at once: no lease collision (one run each, none coalesced or deferred)",
+            f"{first['lease_log_lines'] + again['lease_log_lines']} collisions",
+            "0",
+            _verdict(
+                checks["first: one run each, no lease collision"] and checks["again: one run each, no lease collision"]
+            ),
+        ],
+        [
+            f"{total} syncs at once: records equal the fakes' truth, none written twice",
+            f"{_n(first['records_written'])} written = {_n(first['records_held'])} held",
+            "truth, once",
+            _verdict(
+                checks["first: records equal the fakes' truth"]
+                and checks["first: no record written twice"]
+                and checks["again: records equal the fakes' truth"]
+                and checks["again: only the changes written"]
+            ),
+        ],
+    ]
+
+
+def _concurrent_syncs_section(result: dict[str, Any]) -> list[str]:
+    kinds, truth = result["integrations"], result["truth"]
+    first, again = result["first"], result["again"]
+    worker = result["sync_worker"]
+
+    def row(label: str, phase: dict[str, Any]) -> list[str]:
+        runs = phase["run_ms"]
+        median = runs[len(runs) // 2] if runs else 0
+        requests = phase["provider_requests"]
+        return [
+            label,
+            _s(phase["wall_s"]),
+            ", ".join(f"{k} {v}" for k, v in phase["outcomes"].items()),
+            f"{_n(phase['records_written'])} / {_n(phase['records_held'])}",
+            f"{requests['github']} / {requests['jira']} / {requests['trello']}",
+            f"{median / 1000:.1f} s / {runs[-1] / 1000:.1f} s" if runs else "n/a",
+            f"{phase['cpu']['cpu_s']['moto']} s / {phase['cpu']['cpu_s']['sandboxes']} s",
+        ]
+
+    return [
+        f"## 8. {sum(kinds.values())} integrations syncing at once",
+        "",
+        f"{kinds.get('github', 0)} GitHub, {kinds.get('jira', 0)} Jira and {kinds.get('trello', 0)} Trello "
+        f"integrations of {result['teams']} teams on the local stack, against one fake of each provider; the sync "
+        f"worker's pool runs {worker['concurrency']} at once.",
+        "",
+        *_table(
+            [
+                "Phase",
+                "Wall",
+                "Outcomes",
+                "Written / held",
+                "Requests GitHub / Jira / Trello",
+                "Run median / max",
+                "CPU moto / sandboxes",
+            ],
+            [row("First syncs (queued by the 50 creations)", first), row("All 50 asked at once", again)],
+        ),
+        "",
+        f"- Truth per integration: GitHub {_counts(truth['github'])}; Jira {_counts(truth['jira'])}; Trello "
+        f"{_counts(truth['trello'])} (plus "
+        f"the {result['changed_per_provider']} new actions after the change); integrations whose records differ: "
+        f"{len(first['mismatched_integrations'])} first, {len(again['mismatched_integrations'])} again.",
+        f"- The 50 first syncs were queued within {first['created_in_s']} s (the creations, one after another) and "
+        f"all ended {first['wall_s']} s after the first; each integration has one run "
+        f"(runs per integration: {_counts(first['runs_per_integration'])}), and its `records_written` equals "
+        f"the records it holds: **{_verdict(first['written_once'])}**.",
+        f"- After {result['changed_per_provider']} changes per provider, the 50 `POST .../sync` answered "
+        f"{_counts(again['answers'])}; each run wrote only the changes (GitHub "
+        f"{sorted(set(again['written_by_provider']['github']))}, Jira "
+        f"{sorted(set(again['written_by_provider']['jira']))}, Trello "
+        f"{sorted(set(again['written_by_provider']['trello']))} records: the new actions and the cards they name).",
+        f'- Lease collisions: {first["lease_log_lines"]} and {again["lease_log_lines"]} "a sync is already '
+        'running" or "deferred" lines in the functions\' logs; sync worker sandboxes: '
+        f"{worker['after_again']['cold_starts']} started, peak {worker['after_again']['peak']} at once, "
+        f"{worker['after_again']['timeouts']} timeouts, {worker['after_again']['crashes']} crashes.",
+        "",
+    ]
+
+
 # ---------------------------------------------------------------- the document
 def render(results: dict[str, Any], machine: dict[str, Any], total_s: float) -> tuple[str, bool]:
     timed = results.get("github_sync", {})
@@ -801,6 +1019,16 @@ def render(results: dict[str, Any], machine: dict[str, Any], total_s: float) -> 
         targets += _cold_start_targets(cold_start)
     elif cold_start is not None:
         ok = False
+    webhook_load = results.get("webhook_load")
+    if webhook_load is not None and "error" not in webhook_load:
+        targets += _webhook_load_targets(webhook_load)
+    elif webhook_load is not None:
+        ok = False
+    concurrent = results.get("concurrent_syncs")
+    if concurrent is not None and "error" not in concurrent:
+        targets += _concurrent_syncs_targets(concurrent)
+    elif concurrent is not None:
+        ok = False
     ok = ok and all(row[-1] == PASS for row in targets)
     if memory is not None and "error" in memory:
         ok = False
@@ -833,6 +1061,16 @@ def render(results: dict[str, Any], machine: dict[str, Any], total_s: float) -> 
         lines += cost_section(cost, _table) if "error" not in cost else _error("cost", cost)
     if cold_start is not None:
         lines += _cold_start_section(cold_start) if "error" not in cold_start else _error("cold_start", cold_start)
+    if webhook_load is not None:
+        lines += (
+            _webhook_load_section(webhook_load) if "error" not in webhook_load else _error("webhook_load", webhook_load)
+        )
+    if concurrent is not None:
+        lines += (
+            _concurrent_syncs_section(concurrent)
+            if "error" not in concurrent
+            else _error("concurrent_syncs", concurrent)
+        )
     lines += METHOD
     return "\n".join(_numbered(lines)).rstrip() + "\n", ok
 
@@ -934,11 +1172,44 @@ METHOD = [
     "daemon address), so the Powertools Tracer is on, as with the template's `Tracing: Active`, and the X-Ray "
     "SDK runs in its Lambda mode. The first invocations run with a sampled `_X_AMZN_TRACE_ID`; their segments go "
     "by UDP to 127.0.0.1:2000, where nothing listens.",
+    "**Webhook load** (`benchmarks/webhook_load.py`). The local stack as `make dev` runs it: moto's server in a "
+    "process of its own, the HTTP API and the SQS pollers in the benchmark's process, every function in sandbox "
+    "processes (`devstack.lambda_runtime.SandboxRuntime`, 4 per function at most), the three fakes in processes of "
+    "their own (`benchmarks/load_stack.py`). Five teams are made in the emulator; each gets two GitHub, one Jira and "
+    "one Trello integration through `POST /integrations`, whose first syncs are left to finish. The webhooks and "
+    "event processor functions get their four sandboxes each started before the burst (`SandboxRuntime.provision`, "
+    "as provisioned concurrency would). A load generator in a process of its own (multiprocessing, spawn) builds "
+    "every delivery first, then sends delivery `i` at `i / 100` s on a fixed open-loop schedule (plain asyncio, one "
+    "HTTP/1.1 connection per delivery, as providers open them), round-robin over the 20 integrations. Each delivery "
+    "is a distinct change that stores one new record: GitHub `pull_request` opened or `issues` opened of a new number "
+    "(`X-Hub-Signature-256` with the integration's secret), Jira `jira:issue_created` or `jira:issue_updated` of a new "
+    "key (`X-Hub-Signature`), a Trello `commentCard` with a new action id (`X-Trello-Webhook`: HMAC-SHA1 of the body "
+    "and the callback URL with the application secret). Latency runs from when a delivery was due (a late generator "
+    "counts against the stack) and from when it was sent. Afterwards the run polls the queue's depth every 2 s and, "
+    "once it is empty, scans the records table (keys only) until every integration holds one new record of the "
+    "delivered kind per delivery it was sent, at most 10 minutes from the first delivery. Exactly once: the event "
+    "processor's invocations are counted in the benchmark's process (the runtime's `invoke`), each SQS message "
+    "must be reported done once and none failed; the dead-letter queues must be empty. Isolation: each team's token "
+    "asks `GET /integrations` and `GET /integrations/{id}/metrics` of all 20 integrations (another team's must be "
+    "404). CPU seconds are read from `/proc/<pid>/stat` of moto's process, the sandboxes and the benchmark's process "
+    "at the start and end of the burst and of the drain.",
+    "",
+    "**Concurrent syncs** (`benchmarks/concurrent_syncs.py`). The same stack and fakes (GitHub: 60 pull requests, "
+    "150 commits, 40 issues; Jira: 60 issues; Trello: 40 cards, 200 actions), 50 integrations of 5 teams (20 "
+    "GitHub, 15 Jira, 15 Trello, sharing one repository, project and board per provider) created one after another "
+    "through the API: each creation queues its first sync, and the sync worker's pool (4 sandboxes) runs them as "
+    "they come. The phase ends when every integration's status shows its last sync ended. Then each fake changes "
+    "(5 pull requests touched, 5 Jira issues moved, 5 Trello actions added) and 50 threads, released together, "
+    "each `POST /integrations/{id}/sync`. Truth: the fakes' own counts (Trello: actions, as the Trello benchmark "
+    "checks them). Written once: the runs' `records_written` (`GET /integrations/{id}/syncs`) per integration "
+    "equal to the records it holds after the first syncs, and only the changes written after. Lease collisions: "
+    "runs per integration and outcomes (a `coalesced` or `deferred` job would show) and the sync worker's \"a sync "
+    'is already running" and "job deferred" log lines.',
     "",
     "`make bench` exits with status 1 when a target is missed or a benchmark did not complete; this file is written "
     "either way. `python -m benchmarks --only NAME` runs one benchmark (`github_sync`, `github_sync_memory`, "
     "`webhooks`, `scheduler`, `jira_sync`, `jira_sync_memory`, `trello_sync`, `trello_sync_memory`, `dashboard`, "
-    "`cost`, `cold_start`); "
+    "`cost`, `cold_start`, `webhook_load`, `concurrent_syncs`); "
     "`python -m benchmarks --render` writes this file "
     "again from the last run's results.",
     "",

@@ -5,6 +5,7 @@ DynamoDB partition queries: every page as moto's own ``Query`` answers it."""
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -14,6 +15,8 @@ from botocore.exceptions import ClientError
 
 from devstack.moto_fixes import (
     apply_query_fix,
+    apply_sqs_delete_fix,
+    apply_sqs_receive_fix,
     apply_sqs_send_fix,
     apply_transaction_fix,
     unfixed_query,
@@ -61,6 +64,82 @@ def test_a_send_no_longer_grows_with_the_queue(aws: Any) -> None:
 
     # Unfixed, a batch into a queue of 3,000 messages costs moto about 30 times the first one.
     assert after_3000 < first * 5
+
+
+def test_a_receive_still_drops_messages_past_their_retention(aws: Any) -> None:
+    from moto.sqs.models import sqs_backends
+
+    apply_sqs_receive_fix()
+    sqs = boto3.client("sqs")
+    url = sqs.create_queue(QueueName="kept", Attributes={"MessageRetentionPeriod": "60"})["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="new")
+    sqs.send_message(QueueUrl=url, MessageBody="old")
+    queue = sqs_backends["123456789012"]["us-east-1"].queues["kept"]
+    old = next(m for m in queue._messages if m.body == "old")
+    old.sent_timestamp -= 61_000  # sent 61 s ago: past the 60 s retention (moto stops the receive there)
+    received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert [m["Body"] for m in received] == ["new"]
+
+
+def test_a_receive_no_longer_grows_with_the_queue(aws: Any) -> None:
+    apply_sqs_send_fix()
+    apply_sqs_receive_fix()
+    sqs = boto3.client("sqs")
+    url = sqs.create_queue(QueueName="deep")["QueueUrl"]
+    entries: list[Any] = [{"Id": str(i), "MessageBody": "x"} for i in range(10)]
+
+    def receive_seconds() -> float:
+        sqs.send_message_batch(QueueUrl=url, Entries=entries)
+        started = time.perf_counter()
+        sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0)
+        return time.perf_counter() - started
+
+    first = min(receive_seconds() for _ in range(5))
+    for _ in range(150):
+        sqs.send_message_batch(QueueUrl=url, Entries=entries)
+    after_1500 = min(receive_seconds() for _ in range(5))
+
+    # Unfixed, a receive from a queue of 1,500 messages costs moto hundreds of times the first one.
+    assert after_1500 < first * 20
+
+
+def test_deletes_and_sends_at_once_neither_resurrect_nor_lose_a_message(aws: Any) -> None:
+    """moto's server runs requests in threads: here deletes of 200 received messages (4 threads) race 100 sends
+    (2 threads) on the queue's own objects; afterwards exactly the 100 new messages are left."""
+    from moto.sqs.models import sqs_backends
+
+    apply_sqs_delete_fix()
+    sqs = boto3.client("sqs")
+    url = sqs.create_queue(QueueName="raced")["QueueUrl"]
+    backend = sqs_backends["123456789012"]["us-east-1"]
+    for _ in range(20):
+        sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": "old"} for i in range(10)])
+    handles = [
+        m["ReceiptHandle"]
+        for _ in range(20)
+        for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=600)["Messages"]
+    ]
+    assert len(handles) == 200
+    start = threading.Barrier(6)
+
+    def delete(part: list[str]) -> None:
+        start.wait()
+        for handle in part:
+            backend.delete_message("raced", handle)
+
+    def send() -> None:
+        start.wait()
+        for _ in range(50):
+            backend.send_message("raced", "new")
+
+    threads = [threading.Thread(target=delete, args=(handles[n::4],)) for n in range(4)]
+    threads += [threading.Thread(target=send) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    left = backend.get_queue("raced")._messages
+    assert sorted(m.body for m in left) == ["new"] * 100
 
 
 # ---------------------------------------------------------------- DynamoDB transactions

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -263,3 +265,68 @@ def test_the_poller_thread_processes_and_stops_quickly(aws: Resources) -> None:
         stopped_in = time.monotonic() - started
     assert [r["body"] for e in runtime.events for r in e["Records"]] == ["x"]
     assert stopped_in < 3
+
+
+class ConcurrentRuntime(RecordingRuntime):
+    """A runtime of ``limit`` sandboxes: each invocation waits (5 s at most) until ``limit`` are in flight."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(self._handle)
+        self.limit = limit
+        self.active = 0
+        self.peak = 0
+        self._lock = threading.Lock()
+
+    def concurrency(self, logical_id: str) -> int:
+        return self.limit
+
+    def _handle(self, event: dict[str, Any]) -> None:
+        with self._lock:
+            self.active += 1
+            self.peak = max(self.peak, self.active)
+        deadline = time.monotonic() + 5
+        while self.peak < self.limit and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.05)
+        with self._lock:
+            self.active -= 1
+
+
+def test_batches_run_concurrently_up_to_the_functions_concurrency(aws: Resources) -> None:
+    url = aws.queue_urls["SyncQueue"]  # BatchSize 1: one invocation per message
+    ids = _send(url, *(f"job-{n}" for n in range(8)))
+    source = _source("SyncWorkerFunction")
+    runtime = ConcurrentRuntime(3)
+    poller = SqsPoller(
+        boto3.client("sqs"),
+        runtime,
+        source,
+        queue_url=url,
+        queue_arn=aws.queue_arns[source.queue],
+        region=aws.region,
+        wait_seconds=0,
+    )
+    assert poller.concurrency == 3
+    poller.start()
+    try:
+        deadline = time.monotonic() + 20
+        while _counts(url) != (0, 0) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        poller.stop()
+    assert sorted(r["messageId"] for e in runtime.events for r in e["Records"]) == sorted(ids)
+    assert runtime.peak == 3
+    assert _counts(url) == (0, 0)
+
+
+def test_maximum_concurrency_of_the_source_caps_the_function(aws: Resources) -> None:
+    source = dataclasses.replace(_source("SyncWorkerFunction"), maximum_concurrency=2)
+    poller = SqsPoller(
+        boto3.client("sqs"),
+        ConcurrentRuntime(5),
+        source,
+        queue_url=aws.queue_urls["SyncQueue"],
+        queue_arn=aws.queue_arns["SyncQueue"],
+        region=aws.region,
+    )
+    assert poller.concurrency == 2

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from devstack.api_gateway import ApiGateway
-from devstack.lambda_runtime import LambdaRuntime, clear_agiletrack_caches
+from devstack.lambda_runtime import DEFAULT_CONCURRENCY, LambdaRuntime, SandboxRuntime, clear_agiletrack_caches
 from devstack.moto_server import MotoProcess
 from devstack.sqs_poller import SqsPoller
 from devstack.template import (
@@ -32,6 +32,7 @@ from devstack.template import (
     ScheduleEvent,
     create_resources,
     environment_overrides,
+    function_environment,
     functions,
     http_api,
     load_template,
@@ -56,7 +57,7 @@ class RunningStack:
     aws_endpoint: str
     token: str
     resources: Resources
-    runtime: LambdaRuntime
+    runtime: LambdaRuntime | SandboxRuntime
     gateway: ApiGateway
     pollers: list[SqsPoller] = field(default_factory=list)
     moto_server: Any = None
@@ -74,6 +75,8 @@ class RunningStack:
             poller.stop(timeout=2.5)
         for thread in self._threads:
             thread.join(0.5)
+        if isinstance(self.runtime, SandboxRuntime):
+            self.runtime.close()
         if self.moto_server is not None:
             self.moto_server.stop()
             self.moto_server = None
@@ -115,14 +118,21 @@ def _start_moto(host: str, port: int) -> tuple[MotoProcess, str]:
     return server, server.endpoint
 
 
-def _add_layers_to_path(template: dict[str, Any], root: Path) -> None:
-    """Put the template's layers on ``sys.path``, as Lambda puts layers on the runtime's path."""
+def _layer_paths(template: dict[str, Any], root: Path) -> list[str]:
+    """The template's layers' directories."""
+    paths = []
     for _, layer in resources_of(template, "AWS::Serverless::LayerVersion"):
         content = (layer.get("Properties") or {}).get("ContentUri")
         if isinstance(content, str):
-            path = str((root / content).resolve())
-            if path not in sys.path:
-                sys.path.insert(0, path)
+            paths.append(str((root / content).resolve()))
+    return paths
+
+
+def _add_layers_to_path(template: dict[str, Any], root: Path) -> None:
+    """Put the template's layers on ``sys.path``, as Lambda puts layers on the runtime's path."""
+    for path in _layer_paths(template, root):
+        if path not in sys.path:
+            sys.path.insert(0, path)
 
 
 def read_env_file(path: Path) -> dict[str, str]:
@@ -209,13 +219,20 @@ def start_stack(
     region: str = DEFAULT_REGION,
     run_schedules: bool = True,
     environ: Mapping[str, str] | None = None,
+    in_process: bool = False,
+    concurrency: int | None = None,
+    sandbox_output: int | None = None,
 ) -> RunningStack:
     """Start everything and return the running stack. Ports may be 0 (pick a free one).
 
-    This changes ``os.environ`` (AWS endpoint, dummy credentials, every function's variables), as the
-    functions run in this process. With ``aws_endpoint`` an already running emulator is used instead of
-    starting moto. A function variable of the template that ``environ`` (by default this process's
-    environment as it is on entry) sets keeps that value: ``BACKFILL_DAYS=30 make dev``.
+    Each function runs in sandboxes, processes of their own (``SandboxRuntime``: at most ``concurrency``
+    at once per function, else the template's or ``DEFAULT_CONCURRENCY``), with its own environment;
+    The sandboxes write to this process's stdout and stderr, or both to the descriptor ``sandbox_output``.
+    ``in_process`` runs them all in this process instead (``LambdaRuntime``, one at a time each). This
+    changes ``os.environ`` (AWS endpoint, dummy credentials, every function's variables): the stack's own
+    code (the demo team) and the in-process functions use them. With ``aws_endpoint`` an already running
+    emulator is used instead of starting moto. A function variable of the template that ``environ`` (by
+    default this process's environment as it is on entry) sets keeps that value: ``BACKFILL_DAYS=30 make dev``.
     """
     settings_from_shell = dict(os.environ if environ is None else environ)
     import boto3
@@ -236,13 +253,33 @@ def start_stack(
         overridden = environment_overrides(function_env, settings_from_shell)
         if overridden:
             log.info("from the environment, not the template: %s", ", ".join(sorted(overridden)))
+        base_environment = dict(os.environ)  # a sandbox gets this and its own function's variables only
         os.environ.update({**function_env, **overridden})
         _add_layers_to_path(template, root)
         clear_agiletrack_caches()
 
         env_file = Path(state_dir or DEFAULT_STATE_DIR) / "dev.env"
         specs = functions(template, root)
-        runtime = LambdaRuntime(specs, prefix=prefix, region=resources.region, account_id=resources.account_id)
+        runtime: LambdaRuntime | SandboxRuntime
+        if in_process:
+            runtime = LambdaRuntime(specs, prefix=prefix, region=resources.region, account_id=resources.account_id)
+        else:
+            runtime = SandboxRuntime(
+                specs,
+                prefix=prefix,
+                region=resources.region,
+                account_id=resources.account_id,
+                environments={
+                    spec.logical_id: function_environment(
+                        template, spec.logical_id, resources, stack_name, environ=settings_from_shell
+                    )
+                    for spec in specs
+                },
+                python_path=_layer_paths(template, root),
+                base_environment=base_environment,
+                concurrency=concurrency,
+                output=sandbox_output,
+            )
         gateway = ApiGateway(
             http_api(template),
             runtime,
@@ -316,6 +353,19 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--template", type=Path, default=DEFAULT_TEMPLATE, help="SAM template")
     parser.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR, help="where dev.env is written")
     parser.add_argument("--no-schedule", action="store_true", help="do not run scheduled functions")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=int(os.environ["DEVSTACK_CONCURRENCY"]) if os.environ.get("DEVSTACK_CONCURRENCY") else None,
+        help="sandboxes per function at most (DEVSTACK_CONCURRENCY; default: the template's, "
+        f"else {DEFAULT_CONCURRENCY})",
+    )
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        default=os.environ.get("DEVSTACK_IN_PROCESS", "") not in ("", "0"),
+        help="run every function in this process, one invocation at a time each (DEVSTACK_IN_PROCESS=1)",
+    )
     return parser
 
 
@@ -341,6 +391,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             template_path=args.template,
             state_dir=args.state_dir,
             run_schedules=not args.no_schedule,
+            in_process=args.in_process,
+            concurrency=args.concurrency,
         )
     except OSError as error:
         log.error("%s", error)

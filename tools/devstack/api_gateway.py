@@ -407,6 +407,9 @@ def _decision(payload: Any, simple: bool) -> tuple[bool, Any] | None:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 1024
+    """The listen backlog (socketserver's default is 5): a burst of new connections past it has its SYNs
+    dropped, and the client retries one, three, seven seconds later."""
     gateway: ApiGateway
 
 

@@ -6,6 +6,19 @@ through a property that recomputes every attribute, including the approximate me
 stored message: each send costs time in proportion to the queue's length, so a queue of a thousand messages
 makes each send take tens of milliseconds (SQS's own sends do not grow with the queue). While a send runs, the property
 answers just that attribute; everywhere else (``GetQueueAttributes`` included) it is moto's own.
+(``apply_sqs_receive_fix``): ``ReceiveMessage`` checked each candidate message's retention period by asking for
+the queue's attributes, all of them recomputed over every stored message, twice: a receive cost the square of
+the queue's length (a backlog of 3,000 deliveries made each receive take seconds, and moto's process spent its
+time there). The check now reads the queue's retention period itself.
+
+(``apply_sqs_delete_fix``, a correctness fix): moto's ``DeleteMessage`` rebuilds the queue's message list
+without the deleted message and assigns it back, outside the lock ``SendMessage`` appends under. moto's server
+is threaded: two deletes at once put back each other's deleted messages (they come back after their visibility
+timeout and are delivered again), and a send during a delete is lost. A delete now holds the queue's lock.
+
+The server (``apply_server_fixes``, moto's own process only): the backend each request's host names is found
+once per host (moto matched every request's host against every service's URL patterns), and werkzeug's
+per-request access log (nobody reads it; formatting it cost an eighth of the process's time under load) is off.
 
 DynamoDB (``apply_transaction_fix``): ``TransactWriteItems`` copied whole tables to roll back; it now
 saves only the items a transaction names. (``apply_query_fix``): a ``Query`` of one partition sorted the
@@ -45,6 +58,63 @@ def apply_sqs_send_fix() -> None:
     setattr(send_message, _APPLIED, True)
     SQSBackend.send_message = send_message  # type: ignore[method-assign]
     Queue.attributes = property(attributes)  # type: ignore[assignment,method-assign]
+
+
+_RECEIVE_APPLIED = "_agiletrack_retention_check"
+
+
+def apply_sqs_receive_fix() -> None:
+    from moto.core.utils import unix_time
+    from moto.sqs.models import SQSBackend
+
+    if getattr(SQSBackend.is_message_valid_based_on_retention_period, _RECEIVE_APPLIED, False):
+        return
+
+    def is_message_valid_based_on_retention_period(self: Any, queue_name: str, message: Any) -> bool:
+        retention_period = int(self.get_queue(queue_name).message_retention_period)
+        return bool(retention_period + message.sent_timestamp / 1000 > unix_time())
+
+    setattr(is_message_valid_based_on_retention_period, _RECEIVE_APPLIED, True)
+    SQSBackend.is_message_valid_based_on_retention_period = is_message_valid_based_on_retention_period  # type: ignore[method-assign]
+
+
+_DELETE_APPLIED = "_agiletrack_locked_delete"
+
+
+def apply_sqs_delete_fix() -> None:
+    from moto.sqs.models import Queue
+
+    if getattr(Queue.delete_message, _DELETE_APPLIED, False):
+        return
+    original = Queue.delete_message
+
+    def delete_message(self: Any, receipt_handle: str) -> None:
+        with self._messages_lock:  # the Condition (an RLock) add_message appends under
+            original(self, receipt_handle)
+
+    setattr(delete_message, _DELETE_APPLIED, True)
+    Queue.delete_message = delete_message  # type: ignore[method-assign]
+
+
+def apply_server_fixes() -> None:
+    """For moto's server process: the host-to-backend lookup cached per host, werkzeug's access log off."""
+    import logging
+
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    if getattr(DomainDispatcherApplication.get_backend_for_host, _APPLIED, False):
+        return
+    original = DomainDispatcherApplication.get_backend_for_host
+    found: dict[str | None, Any] = {}
+
+    def get_backend_for_host(self: Any, host: str | None) -> Any:
+        if host not in found:
+            found[host] = original(self, host)
+        return found[host]
+
+    setattr(get_backend_for_host, _APPLIED, True)
+    DomainDispatcherApplication.get_backend_for_host = get_backend_for_host  # type: ignore[method-assign]
 
 
 # ---------------------------------------------------------------- DynamoDB transactions
@@ -173,6 +243,8 @@ def apply_dynamodb_fixes() -> None:
 def apply_moto_fixes() -> None:
     """Every fix of this module (where moto runs for us: the local stack's server, tests, benchmarks)."""
     apply_sqs_send_fix()
+    apply_sqs_receive_fix()
+    apply_sqs_delete_fix()
     apply_transaction_fix()
     apply_query_fix()
 

@@ -1,15 +1,17 @@
 """moto's server in a process of its own (``MotoProcess``), run as ``python -m devstack.moto_server``: moto's
-server with the local stack's speed fixes (``moto_fixes``: SQS sends, DynamoDB transactions)."""
+server with the local stack's speed fixes (``moto_fixes``: SQS sends and receives, DynamoDB transactions and
+queries, the server's host lookup and access log)."""
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from devstack.moto_fixes import apply_moto_fixes
+from devstack.moto_fixes import apply_moto_fixes, apply_server_fixes
 
 
 class MotoProcess:
@@ -24,12 +26,16 @@ class MotoProcess:
 
     def start(self, timeout: float = 30.0) -> None:
         command = [sys.executable, "-m", "devstack.moto_server", "-H", self.host, "-p", str(self.port)]
+        # This devstack, with its fixes, whatever else the interpreter's path holds (an editable install of
+        # another checkout, say).
+        inherited = [os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else []
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[1]), *inherited])}
         if self.log_path is None:
-            self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
         else:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
             with self.log_path.open("wb") as log:
-                self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+                self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -66,6 +72,7 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 def main(argv: list[str] | None = None) -> None:
     apply_moto_fixes()
+    apply_server_fixes()
     from moto.server import main as moto_main
 
     moto_main(argv if argv is not None else sys.argv[1:])

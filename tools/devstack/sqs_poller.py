@@ -9,7 +9,7 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from devstack.lambda_runtime import Invoker
+from devstack.lambda_runtime import Invoker, concurrency_of
 from devstack.template import SqsEventSource
 
 log = logging.getLogger("devstack.sqs")
@@ -78,7 +78,8 @@ def failed_message_ids(payload: Any, message_ids: Iterable[str]) -> set[str]:
 
 
 class SqsPoller:
-    """One SQS event source mapping: a thread that long-polls and invokes the function with batches."""
+    """One SQS event source mapping: a thread that long-polls and invokes the function with batches, as
+    many batches at once as the function's concurrency (and ``ScalingConfig.MaximumConcurrency``) allow."""
 
     def __init__(
         self,
@@ -100,6 +101,8 @@ class SqsPoller:
         self.wait_seconds = wait_seconds
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        limit = concurrency_of(runtime, source.function)
+        self.concurrency = min(limit, source.maximum_concurrency) if source.maximum_concurrency else limit
 
     def _receive(self, count: int, wait_seconds: int) -> list[dict[str, Any]]:
         response = self.sqs.receive_message(
@@ -177,14 +180,39 @@ class SqsPoller:
         self._thread.start()
 
     def _run(self) -> None:
+        slots = threading.BoundedSemaphore(self.concurrency)
         while not self._stop.is_set():
+            if not slots.acquire(timeout=0.5):
+                continue
             try:
-                self.poll_once()
+                messages = self.receive_batch()
             except Exception:
+                slots.release()
                 if self._stop.is_set():
                     break
                 log.exception("polling %s failed", self.source.queue)
                 self._stop.wait(1.0)
+                continue
+            if not messages:
+                slots.release()
+                continue
+            if self.concurrency == 1:
+                self._process_then_release(messages, slots)
+                continue
+            threading.Thread(
+                target=self._process_then_release,
+                args=(messages, slots),
+                name=f"devstack-sqs-{self.source.queue}-batch",
+                daemon=True,
+            ).start()
+
+    def _process_then_release(self, messages: list[dict[str, Any]], slots: threading.BoundedSemaphore) -> None:
+        try:
+            self.process(messages)
+        except Exception:
+            log.exception("handling a batch of %s failed", self.source.queue)
+        finally:
+            slots.release()
 
     def signal_stop(self) -> None:
         """Ask the thread to stop after its current poll (at most ``wait_seconds``)."""

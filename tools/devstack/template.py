@@ -544,6 +544,8 @@ class SqsEventSource:
     batching_window: int = 0
     function_response_types: tuple[str, ...] = ()
     enabled: bool = True
+    maximum_concurrency: int | None = None
+    """``ScalingConfig.MaximumConcurrency``: at most this many batches of the queue in flight at once."""
 
     @property
     def report_batch_item_failures(self) -> bool:
@@ -583,6 +585,8 @@ class FunctionSpec:
     routes: tuple[HttpRoute, ...] = ()
     sqs_sources: tuple[SqsEventSource, ...] = ()
     schedules: tuple[ScheduleEvent, ...] = ()
+    reserved_concurrency: int | None = None
+    """``ReservedConcurrentExecutions``, if the template sets it."""
 
     @property
     def module_file(self) -> Path:
@@ -710,6 +714,9 @@ def functions(template: Template, root: Path | None = None) -> list[FunctionSpec
                         batching_window=int(event_props.get("MaximumBatchingWindowInSeconds", 0)),
                         function_response_types=tuple(event_props.get("FunctionResponseTypes") or ()),
                         enabled=bool(event_props.get("Enabled", True)),
+                        maximum_concurrency=_optional_int(
+                            (event_props.get("ScalingConfig") or {}).get("MaximumConcurrency")
+                        ),
                     )
                 )
             elif kind in ("Schedule", "ScheduleV2"):
@@ -734,9 +741,15 @@ def functions(template: Template, root: Path | None = None) -> list[FunctionSpec
                 routes=tuple(r for r in api.routes if r.function == logical_id),
                 sqs_sources=tuple(sqs),
                 schedules=tuple(schedules),
+                reserved_concurrency=_optional_int(props.get("ReservedConcurrentExecutions")),
             )
         )
     return specs
+
+
+def _optional_int(value: Any) -> int | None:
+    """An integer property the template may leave out (or set from a parameter: then None here)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _function_id_of_queue(value: Any) -> str:

@@ -518,3 +518,9 @@ def test_a_credential_change_with_secrets_manager_down_is_a_503_and_the_old_toke
         assert run_sync_worker(aws, job) == {"batchItemFailures": []}
         assert record_store().count(integration_id, "pull_request") == 5
         assert status_of(integration_id).status == "active"
+
+        # and once Secrets Manager is back the same change goes through (no secret lease left behind)
+        github.token = "ghp_the_new_one"
+        retried = call_api("PATCH", f"/integrations/{integration_id}", body={"config": {"token": "ghp_the_new_one"}})
+        assert retried.status == 200, retried.text
+        assert secret_store().read(name, fresh=True)["credentials"] == {"token": "ghp_the_new_one"}

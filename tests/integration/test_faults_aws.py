@@ -119,6 +119,20 @@ class Source:
         integration_store().create(integration)
         return integration
 
+    def change(self) -> None:
+        """New activity at the provider since the last sync."""
+        if self.provider == "github":
+            self.fake.add_pull_request()
+            self.fake.touch_pull_requests(3)
+            self.fake.add_commits(3)
+        elif self.provider == "jira":
+            for _ in range(3):
+                self.fake.add_issue(utcnow() - timedelta(hours=1))
+        else:
+            first, second = list(self.fake.board().lists)[:2]
+            self.fake.add_card(first)
+            self.fake.move_card(next(iter(self.fake.board().cards)), second)
+
     def ids(self) -> dict[str, set[str]]:
         """The ids the provider holds, by kind (the main kinds of each)."""
         if self.provider == "github":
@@ -218,6 +232,35 @@ def test_a_sync_page_throttled_past_the_retries_is_retried_and_ends_equal_to_the
     assert run_sync_worker(aws, redeliver(aws, message)) == {"batchItemFailures": []}
 
     # Then the records equal the provider's, each once, and the integration is healthy
+    assert_synced_like_truth(integration, source, expected)
+
+
+def test_an_incremental_sync_hit_by_a_dynamodb_outage_keeps_what_was_stored_and_ends_equal(
+    aws: Resources, faults: AwsFaults, source: Source
+) -> None:
+    # Given two integrations of the same provider, both synced, and new activity at the provider since
+    twin, integration = source.integration(), source.integration()
+    for each in (twin, integration):
+        assert run_sync_worker(aws, queue_job(aws, each)) == {"batchItemFailures": []}
+    stored_before = snapshot(integration.id, source.provider)
+    source.change()
+    assert run_sync_worker(aws, queue_job(aws, twin, "scheduled")) == {"batchItemFailures": []}
+    expected = snapshot(twin.id, source.provider)
+    for kind, ids in source.ids().items():
+        assert {i for k, i in expected if k == kind} == ids, kind
+    assert len(expected) > len(stored_before)
+
+    # When the hourly sync's record writes fail (5xx) past the retries
+    message = queue_job(aws, integration, "scheduled")
+    fault = faults.fail("dynamodb", "TransactWriteItems", error="InternalServerError", times=PAST_RETRIES)
+    assert run_sync_worker(aws, message) == {"batchItemFailures": [{"itemIdentifier": message["MessageId"]}]}
+    assert fault.injected == PAST_RETRIES
+
+    # Then nothing stored before is lost, the integration stays active (it has synced before), and the retry
+    # ends equal to the provider
+    assert snapshot(integration.id, source.provider).keys() >= stored_before.keys()
+    assert status_of(integration.id).status == "active"
+    assert run_sync_worker(aws, redeliver(aws, message)) == {"batchItemFailures": []}
     assert_synced_like_truth(integration, source, expected)
 
 

@@ -253,7 +253,13 @@ def test_an_incremental_sync_hit_by_a_dynamodb_outage_keeps_what_was_stored_and_
     # When the hourly sync's record writes fail (5xx) past the retries
     message = queue_job(aws, integration, "scheduled")
     fault = faults.fail("dynamodb", "TransactWriteItems", error="InternalServerError", times=PAST_RETRIES)
-    assert run_sync_worker(aws, message) == {"batchItemFailures": [{"itemIdentifier": message["MessageId"]}]}
+    result = run_sync_worker(aws, message)
+    assert result == {"batchItemFailures": [{"itemIdentifier": message["MessageId"]}]}, (
+        fault,
+        message["Body"],
+        status_of(integration.id).last_sync,
+        faults.calls,
+    )
     assert fault.injected == PAST_RETRIES
 
     # Then nothing stored before is lost, the integration stays active (it has synced before), and the retry
@@ -262,6 +268,30 @@ def test_an_incremental_sync_hit_by_a_dynamodb_outage_keeps_what_was_stored_and_
     assert status_of(integration.id).status == "active"
     assert run_sync_worker(aws, redeliver(aws, message)) == {"batchItemFailures": []}
     assert_synced_like_truth(integration, source, expected)
+
+
+@pytest.mark.parametrize("source", ["github"], indirect=True)
+def test_a_job_asked_for_in_the_second_a_sync_started_is_not_taken_as_covered_by_it(
+    aws: Resources, source: Source
+) -> None:
+    # Given a synced integration (found by the test above: its twin's hourly job was dropped as "covered")
+    integration = source.integration()
+    assert run_sync_worker(aws, queue_job(aws, integration)) == {"batchItemFailures": []}
+    first = status_of(integration.id).last_sync
+    assert first is not None
+
+    # When a job is asked for after that sync started, within the same second (the job's time used to travel on the
+    # queue cut to the second: it then looked asked for before the sync started, and was dropped)
+    asked = first.started_at.replace(microsecond=999_999)
+    assert asked > first.started_at
+    queues().send_sync_job(SyncJob.new(integration.id, "manual", asked).body())
+    message = receive_job(aws)
+    assert message is not None
+    assert run_sync_worker(aws, message) == {"batchItemFailures": []}
+
+    # Then it ran (the sync before may have started before it was asked for): not coalesced
+    second = status_of(integration.id).last_sync
+    assert second is not None and second.started_at > first.started_at
 
 
 @pytest.mark.parametrize("source", ["github"], indirect=True)

@@ -44,6 +44,12 @@ UtcDatetime = Annotated[
     AfterValidator(as_utc),
     PlainSerializer(iso_short, return_type=str, when_used="json"),
 ]
+PreciseUtcDatetime = Annotated[
+    datetime,
+    AfterValidator(as_utc),
+    PlainSerializer(iso, return_type=str, when_used="json"),
+]
+"""A time that keeps its microseconds in JSON (a queued job's ``requested_at``, compared with a sync's start)."""
 
 
 def new_id(prefix: str) -> str:

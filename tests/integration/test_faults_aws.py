@@ -446,6 +446,20 @@ def test_secrets_manager_down_during_verification_answers_503_not_401(
     assert snapshot(target.id, target.provider) == parsed(target, event)
 
 
+@pytest.mark.parametrize("target", ["github"], indirect=True)
+def test_dynamodb_down_when_the_intake_looks_the_integration_up_answers_503_not_404(
+    aws: Resources, faults: AwsFaults, target: Target
+) -> None:
+    event = signed_event(target)
+
+    with faults.outage("dynamodb", "GetItem", error=CONNECTION_ERROR):
+        assert_unavailable(call_webhooks(event))
+
+    assert receive(aws) == []
+    deliver_and_process(aws, event)
+    assert snapshot(target.id, target.provider) == parsed(target, event)
+
+
 @pytest.mark.parametrize("failing", ["s3", "sqs"])
 def test_a_large_delivery_whose_claim_check_cannot_be_stored_answers_503_and_its_redelivery_is_intact(
     aws: Resources, faults: AwsFaults, call_api: ApiCaller, failing: str

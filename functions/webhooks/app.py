@@ -16,7 +16,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from agiletrack.errors import AgileTrackError, Unauthorized
-from agiletrack.http.errors import JSON, error_response, from_domain_error
+from agiletrack.http.errors import JSON, error_response, from_dependency_error, from_domain_error
 from agiletrack.observability import logger, metrics, tracer
 from agiletrack.wiring import webhook_intake
 
@@ -64,6 +64,18 @@ def refused(exc: AgileTrackError) -> Response[str]:
         metrics.add_metric(name="WebhooksRejected", unit=MetricUnit.Count, value=1)
     logger.info("webhook refused", extra={"code": exc.code})
     return from_domain_error(exc)
+
+
+@app.exception_handler(Exception)
+def failed(exc: Exception) -> Response[str]:
+    """Never 202 for a delivery we could not queue: 503 when SQS, S3, Secrets Manager or DynamoDB failed (the
+    provider delivers again), a logged 500 for anything else. Both are answers the provider retries."""
+    unavailable = from_dependency_error(exc)
+    if unavailable is not None:
+        metrics.add_metric(name="WebhooksUnavailable", unit=MetricUnit.Count, value=1)
+        return unavailable
+    logger.exception("webhook failed", extra={"error_type": type(exc).__name__})
+    return error_response(500, "internal_error", "Something went wrong on our side; it has been logged.")
 
 
 @app.not_found

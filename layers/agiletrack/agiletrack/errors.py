@@ -72,6 +72,15 @@ class PayloadTooLarge(AgileTrackError):
     status = 413
 
 
+class DependencyUnavailable(AgileTrackError):
+    """An AWS service we depend on (DynamoDB, SQS, S3, Secrets Manager) throttled, failed or could not be reached
+    after the SDK's own retries: not the client's fault, and worth trying again (a provider redelivers a webhook
+    answered 5xx)."""
+
+    code = "dependency_unavailable"
+    status = 503
+
+
 class ProviderError(AgileTrackError):
     """A provider failed in a way that is neither auth nor rate limit (network, 5xx, bad answer)."""
 

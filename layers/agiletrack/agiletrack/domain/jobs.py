@@ -10,7 +10,7 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field
 
 from agiletrack.models.base import Model
-from agiletrack.models.common import UtcDatetime, utcnow
+from agiletrack.models.common import PreciseUtcDatetime, UtcDatetime, utcnow
 
 JobReason = Literal["scheduled", "manual", "created", "credentials_changed", "continuation"]
 
@@ -21,7 +21,9 @@ class SyncJob(Model):
     type: Literal["sync"] = "sync"
     integration_id: str
     reason: JobReason = "scheduled"
-    requested_at: UtcDatetime
+    requested_at: PreciseUtcDatetime
+    """To the microsecond on the queue: a job is dropped as covered by a sync that started after it was asked for,
+    and a time cut to the second made a job asked for just after a sync started look covered by it."""
     generation: int | None = None
     """The scope generation the job was asked for; a job of an older one is dropped. None: the current one."""
 

@@ -239,7 +239,18 @@ class SyncEngine:
     ) -> SyncOutcome:
         adapter = self.adapter_for(integration.type)
         # New credentials must be used at once, not after the secret cache expires.
-        secret = self.secrets.read(integration.secret_name, fresh=job.reason in ("created", "credentials_changed"))
+        try:
+            secret = self.secrets.read(integration.secret_name, fresh=job.reason in ("created", "credentials_changed"))
+        except Exception as exc:  # Secrets Manager throttled or down: a transient failure, retried as any other
+            logger.exception("credentials could not be read", extra={"integration_id": integration.id})
+            unread = PullContext(
+                integration_id=integration.id,
+                config=adapter.config_model.model_construct(**integration.config),
+                credentials={},
+                cursor={},
+                backfill_since=started - timedelta(days=self.backfill_days),
+            )
+            return self._failed(integration, job, started, unread, SyncOutcome("failed"), exc, attempt, None)
         credentials: dict[str, str] = dict(secret.get("credentials") or {})
         config = adapter.config_model.model_validate({**integration.config, **credentials})
         generation = integration.generation

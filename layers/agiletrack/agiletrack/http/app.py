@@ -17,7 +17,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from agiletrack import __version__
 from agiletrack.errors import AgileTrackError, Unauthorized
-from agiletrack.http.errors import JSON, error_response, from_domain_error, from_validation_error
+from agiletrack.http.errors import (
+    JSON,
+    error_response,
+    from_dependency_error,
+    from_domain_error,
+    from_validation_error,
+)
 from agiletrack.http.responses import GatewayError
 from agiletrack.http.routers import integrations, metrics, teams
 from agiletrack.observability import logger
@@ -151,6 +157,10 @@ def build_app() -> ApiResolver:
 
 
 def internal_error(exc: Exception) -> Response[str]:
+    """500 for a defect; 503 ``dependency_unavailable`` when an AWS service failed transiently."""
+    unavailable = from_dependency_error(exc)
+    if unavailable is not None:
+        return unavailable
     logger.exception("unexpected error", extra={"error_type": type(exc).__name__})
     return error_response(500, "internal_error", "Something went wrong on our side; it has been logged.")
 

@@ -29,7 +29,7 @@ from agiletrack.adapters.aws import clients
 from agiletrack.adapters.aws.dynamo import paginate, to_value
 from agiletrack.adapters.providers.registry import record_type
 from agiletrack.errors import Superseded
-from agiletrack.models.common import iso
+from agiletrack.models.common import iso, utcnow
 from agiletrack.models.records import Record
 from agiletrack.settings import get_settings
 
@@ -109,13 +109,12 @@ class DynamoRecordStore:
         return sum(self._put_fenced(integration_id, chunk, generation) for chunk in _chunks(batch))
 
     def _put_fenced(self, integration_id: str, chunk: list[Record], generation: int) -> int:
-        """One transaction: the generation check on META and the records' conditional Puts. A record whose
+        """One transaction: the generation check on META (moving its ``data_changed_at``) and the records'
+        conditional Puts. A record whose
         own condition fails (not newer) cancels the transaction; it is left out and the rest tried again."""
         puts = [self._put(integration_id, r, generation) for r in chunk]
         while puts:
-            items: list[Any] = [
-                {"ConditionCheck": generation_check(self.integrations_table, integration_id, generation)}
-            ]
+            items: list[Any] = [{"Update": changed_fence(self.integrations_table, integration_id, generation)}]
             items += [{"Put": put} for put in puts]
             try:
                 clients.dynamodb().transact_write_items(TransactItems=items)
@@ -287,6 +286,17 @@ def generation_check(table: str, integration_id: str, generation: int) -> dict[s
         "ExpressionAttributeNames": {"#s": "status"},
         "ExpressionAttributeValues": {":g": to_value(generation), ":deleting": to_value("deleting")},
     }
+
+
+def changed_fence(table: str, integration_id: str, generation: int) -> dict[str, Any]:
+    """The transaction's first item: the generation check of ``generation_check`` as an Update that moves the
+    integration's ``data_changed_at`` (which invalidates its cached metrics) in the same transaction as the records.
+    Moving it in a later write would lose it when that write fails: the retry finds the records already stored,
+    writes none, and the metrics would stay cached from before them."""
+    fence = generation_check(table, integration_id, generation)
+    fence["UpdateExpression"] = "SET data_changed_at = :changed"
+    fence["ExpressionAttributeValues"][":changed"] = to_value(iso(utcnow()))
+    return fence
 
 
 @cache

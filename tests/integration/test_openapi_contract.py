@@ -22,6 +22,7 @@ from agiletrack.metrics.documents import MetricsDocument
 from agiletrack.models.common import iso_short, utcnow
 from devstack.template import Resources, load_template
 from tests.fakes import trello_payloads as tp
+from tests.fakes.aws_faults import AwsFaults
 from tests.fakes.github import FakeGitHub
 from tests.fakes.jira import FakeJira
 from tests.integration.conftest import ApiCaller, api_event, api_module
@@ -119,6 +120,30 @@ def test_every_route_of_one_integration_documents_its_404_and_gives_it(
         for status in operation["responses"]:
             if (status.startswith(("4", "5")) and status != "422") or (status == "422" and path not in PUBLIC):
                 assert answer_schema(operation, status) in {"ErrorResponse", "GatewayError"}, (method, path, status)
+
+
+def test_every_route_that_needs_a_token_documents_the_503_of_an_aws_outage_and_gives_it(
+    document: dict[str, Any], call_api: ApiCaller, github: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    faults = AwsFaults.install(monkeypatch)
+    checked = 0
+    for path, method, operation in operations(document):
+        if path in PUBLIC:
+            continue
+        if path == "/teams/me":  # answered from the authorizer's context: no AWS call, no 503
+            assert "503" not in operation["responses"]
+            continue
+        answer = operation["responses"]["503"]
+        assert answer_schema(operation, "503") == "ErrorResponse", (method, path)
+        assert answer["headers"]["Retry-After"]["schema"] == {"type": "integer"}, (method, path)
+        concrete = path.replace("{integration_id}", "int_0123456789abcdef")
+        with faults.outage("dynamodb"):
+            reply = call_api(method.upper(), concrete, "team_a", valid_body(method, path, github))
+        assert reply.status == 503, (method, path, reply.text)
+        assert ErrorResponse.model_validate(reply.json()).error.code == "dependency_unavailable"
+        assert int(reply.headers["retry-after"]) > 0
+        checked += 1
+    assert checked == 10  # every operation on integrations and their metrics
 
 
 # ---------------------------------------------------------------- links (schemathesis' stateful phase follows them)

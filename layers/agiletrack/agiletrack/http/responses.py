@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse, OpenAPIResponseHeader
 from pydantic import BaseModel, Field
 
 from agiletrack.http.errors import JSON
@@ -47,6 +47,12 @@ MEANING = {
     "(the code names what failed)",
     429: "The provider's rate limit is reached; try again later",
     502: "The provider could not be reached or answered 5xx",
+    503: "A service the API depends on (DynamoDB, Secrets Manager, SQS) failed for a moment: nothing was changed; "
+    "try again after Retry-After seconds (code dependency_unavailable)",
+}
+
+RETRY_AFTER: dict[str, OpenAPIResponseHeader] = {
+    "Retry-After": {"description": "Seconds to wait before trying again", "schema": {"type": "integer"}}
 }
 
 
@@ -69,9 +75,11 @@ def responses(
     *codes: int,
     model: type[BaseModel] | None = None,
     linked: dict[str, Any] | None = None,
+    outage: bool = True,
 ) -> dict[int, OpenAPIResponse]:
     """The success answer (its schema is ``model``, else the route's return type; ``linked`` its OpenAPI links) and
-    the error answers of a route that needs the token: 401 and 422 always, ``codes`` besides."""
+    the error answers of a route that needs the token: 401 and 422 always, 503 (an AWS outage) unless the route
+    calls no AWS service (``outage=False``), ``codes`` besides."""
     success: OpenAPIResponse = {"description": description}
     if linked:
         success["links"] = linked
@@ -84,6 +92,8 @@ def responses(
             "description": MEANING[code],
             "content": {JSON: {"model": GatewayError if code == 401 else ErrorResponse}},
         }
-        for code in sorted({401, 422, *codes})
+        for code in sorted({401, 422, *codes, *([503] if outage else [])})
     }
+    if outage:
+        errors[503]["headers"] = RETRY_AFTER
     return {status: success, **errors}

@@ -221,6 +221,7 @@ def _first_invocations(specs: list[Any]) -> dict[str, Any]:
     try:
         os.environ.update(DUMMY_AWS_ENV)
         os.environ["AWS_ENDPOINT_URL"] = server.endpoint
+        os.environ.pop("AWS_ENDPOINT_URL_SQS", None)
         session = boto3.Session(region_name=DEFAULT_REGION)
         resources = create_resources(session, template=load_template())
         _seed_sample_team(session, resources.tables["TeamsTable"])

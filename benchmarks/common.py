@@ -61,7 +61,7 @@ def moto_stack() -> Iterator[Any]:
 
     apply_dynamodb_fixes()
     saved = dict(os.environ)
-    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL"):
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SQS"):
         os.environ.pop(name, None)
     os.environ.update(DUMMY_AWS_ENV)
     try:
@@ -91,7 +91,7 @@ def moto_server(log_name: str) -> Iterator[Any]:
     server.start()
     saved = dict(os.environ)
     try:
-        for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
+        for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL_SQS"):
             os.environ.pop(name, None)
         os.environ.update(DUMMY_AWS_ENV)
         os.environ["AWS_ENDPOINT_URL"] = server.endpoint

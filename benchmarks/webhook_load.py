@@ -267,10 +267,13 @@ def _run(stack: Any, fake: Any, client: Any, invocations: Any, ls: Any, started:
     generator.start()
     _, total = parent.recv()
     moto_pid = stack.moto_server.process.pid if stack.moto_server else None
+    sqs_pid = stack.sqs_server.process.pid if stack.sqs_server else None
     cpu = ls.CpuSampler(
         {
             "moto": lambda: [moto_pid] if moto_pid else [],
+            "moto_sqs": lambda: [sqs_pid] if sqs_pid else [],
             "sandboxes": lambda: [p for name in stack.runtime.specs for p in stack.runtime.sandbox_pids(name)],
+            "webhooks_sandboxes": lambda: stack.runtime.sandbox_pids("WebhooksFunction"),
             "stack": lambda: [os.getpid()],
         }
     )

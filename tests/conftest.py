@@ -37,7 +37,7 @@ def _allow_fake_providers(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Resources]:
     """moto started, every table/queue/bucket of template.yaml created, and the functions' environment set."""
-    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL"):
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SQS"):
         monkeypatch.delenv(name, raising=False)
     for name, value in _DUMMY_AWS_ENV.items():
         monkeypatch.setenv(name, value)

@@ -29,7 +29,8 @@ REGION = "us-east-1"
 
 @dataclass
 class LocalStack:
-    """A running ``python -m devstack``: where its API and AWS emulator listen, and the demo token."""
+    """A running ``python -m devstack``: where its API and AWS emulators listen (SQS's apart, as it prints),
+    and the demo token."""
 
     api_url: str
     token: str
@@ -38,6 +39,7 @@ class LocalStack:
     process: subprocess.Popen[bytes]
     stdout: Path
     stderr: Path
+    sqs_endpoint: str = ""
 
     def logs(self) -> str:
         return self.stdout.read_text(errors="replace") + self.stderr.read_text(errors="replace")
@@ -60,7 +62,7 @@ def start_local_stack(
     """Start ``python -m devstack`` on free ports and wait (60 s at most) for the two lines it prints;
     ``env`` adds to (or overrides) this process's environment for the stack (``SSL_CERT_FILE``, ``TZ``)."""
     workdir.mkdir(parents=True, exist_ok=True)
-    api_port, aws_port = free_port(), free_port()
+    api_port, aws_port, sqs_port = free_port(), free_port(), free_port()
     state = state_dir or workdir / "state"
     stdout, stderr = workdir / "stdout.log", workdir / "stderr.log"
     environment = {**os.environ, **(env or {})}
@@ -69,6 +71,7 @@ def start_local_stack(
     environment["PYTHONPATH"] = os.pathsep.join(paths + inherited)
     environment["PYTHONUNBUFFERED"] = "1"
     command = [sys.executable, "-m", "devstack", "--port", str(api_port), "--aws-port", str(aws_port)]
+    command += ["--sqs-port", str(sqs_port)]
     command += ["--state-dir", str(state), *extra_args]
     with stdout.open("wb") as out, stderr.open("wb") as err:
         process = subprocess.Popen(command, cwd=REPO_ROOT, env=environment, stdout=out, stderr=err)
@@ -76,9 +79,12 @@ def start_local_stack(
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         lines = stdout.read_text(errors="replace").splitlines()
-        values = dict(line.split("=", 1) for line in lines if line.startswith("AGILETRACK_") and "=" in line)
+        printed = ("AGILETRACK_", "AWS_ENDPOINT_URL")
+        values = dict(line.split("=", 1) for line in lines if line.startswith(printed) and "=" in line)
         if "AGILETRACK_API" in values and "AGILETRACK_TOKEN" in values:
             stack.api_url, stack.token = values["AGILETRACK_API"], values["AGILETRACK_TOKEN"]
+            stack.aws_endpoint = values.get("AWS_ENDPOINT_URL", stack.aws_endpoint)
+            stack.sqs_endpoint = values.get("AWS_ENDPOINT_URL_SQS", stack.aws_endpoint)
             return stack
         if process.poll() is not None:
             pytest.fail(f"the local stack exited with {process.returncode}:\n{stack.logs()}")
@@ -140,6 +146,7 @@ def run_cli(stack: LocalStack, *args: str) -> subprocess.CompletedProcess[str]:
     env.update(
         {
             "AWS_ENDPOINT_URL": stack.aws_endpoint,
+            "AWS_ENDPOINT_URL_SQS": stack.sqs_endpoint or stack.aws_endpoint,
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",
             "AWS_DEFAULT_REGION": REGION,
@@ -184,7 +191,7 @@ def wait_for(check: Callable[[], Any], timeout: float, what: str, logs: Callable
 def sqs(stack: LocalStack) -> Any:
     return boto3.client(
         "sqs",
-        endpoint_url=stack.aws_endpoint,
+        endpoint_url=stack.sqs_endpoint or stack.aws_endpoint,
         region_name=REGION,
         aws_access_key_id="testing",
         aws_secret_access_key="testing",

@@ -28,12 +28,13 @@ def listening(port: int) -> bool:
 
 
 def test_demo_serves_a_populated_dashboard_and_ctrl_c_stops_it_all(tmp_path: Path) -> None:
-    port, aws_port = free_port(), free_port()
+    port, aws_port, sqs_port = free_port(), free_port(), free_port()
     out = tmp_path / "demo.log"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     paths = [str(REPO_ROOT), str(REPO_ROOT / "tools"), str(REPO_ROOT / "layers" / "agiletrack")]
     env["PYTHONPATH"] = os.pathsep.join([*paths, env.get("PYTHONPATH", "")])
     command = [sys.executable, "-m", "devstack.demo", "--port", str(port), "--aws-port", str(aws_port)]
+    command += ["--sqs-port", str(sqs_port)]
     command += ["--state-dir", str(tmp_path / "state"), "--days", "30", "--every", "1"]
     with out.open("wb") as log:
         demo = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -79,9 +80,10 @@ def test_demo_serves_a_populated_dashboard_and_ctrl_c_stops_it_all(tmp_path: Pat
         assert demo.wait(30) == 0
         assert "demo: stopped" in out.read_text(errors="replace")
         deadline = time.monotonic() + 10
-        while (listening(port) or listening(aws_port)) and time.monotonic() < deadline:
+        ports = (port, aws_port, sqs_port)
+        while any(listening(p) for p in ports) and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert not listening(port) and not listening(aws_port), "the stack outlived the demo"
+        assert not any(listening(p) for p in ports), "the stack outlived the demo"
     finally:
         if demo.poll() is None:
             demo.kill()

@@ -56,7 +56,14 @@ def stack(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Stack]:
     moto = MotoProcess(log_path=tmp_path / "moto.log")
     moto.start()
     try:
-        for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+        unset = (
+            "AWS_PROFILE",
+            "AWS_DEFAULT_PROFILE",
+            "AWS_SESSION_TOKEN",
+            "AWS_SECURITY_TOKEN",
+            "AWS_ENDPOINT_URL_SQS",
+        )
+        for name in unset:
             monkeypatch.delenv(name, raising=False)
         aws = {
             "AWS_ENDPOINT_URL": moto.endpoint,

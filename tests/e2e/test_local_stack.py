@@ -67,7 +67,7 @@ def test_dev_env_has_the_printed_lines(local_stack: Any) -> None:
 def test_restart_reuses_the_saved_token_while_it_works(local_stack_factory: Any) -> None:
     """Against the same AWS endpoint (the team survives), a restart keeps the token; without it, a new one."""
     first = local_stack_factory("first")
-    endpoint = ("--aws-endpoint", first.aws_endpoint)
+    endpoint = ("--aws-endpoint", first.aws_endpoint, "--sqs-endpoint", first.sqs_endpoint)
     second = local_stack_factory("second", *endpoint, state_dir=first.state_dir)
     assert second.stop() == 0
     assert second.token == first.token
@@ -92,11 +92,31 @@ def test_a_signal_stops_it_within_5_seconds(local_stack_factory: Any, signum: si
         _get(stack, "/health")
 
 
+def test_sqs_runs_in_an_emulator_of_its_own(local_stack: Any) -> None:
+    """As on AWS, SQS is not the service DynamoDB is: the queues live only in the SQS emulator's process."""
+    assert local_stack.sqs_endpoint != local_stack.aws_endpoint
+
+    def client(service: str, endpoint: str) -> Any:
+        return boto3.client(
+            service,
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+    queues = client("sqs", local_stack.sqs_endpoint).list_queues().get("QueueUrls", [])
+    assert any(url.endswith("/agiletrack-local-WebhookQueue") for url in queues)
+    assert client("sqs", local_stack.aws_endpoint).list_queues().get("QueueUrls", []) == []
+    assert client("dynamodb", local_stack.aws_endpoint).list_tables()["TableNames"]
+    assert client("dynamodb", local_stack.sqs_endpoint).list_tables()["TableNames"] == []
+
+
 def test_queued_jobs_reach_their_function(local_stack: Any) -> None:
     """A sync job for an integration that does not exist is consumed and deleted by the sync worker."""
     sqs = boto3.client(
         "sqs",
-        endpoint_url=local_stack.aws_endpoint,
+        endpoint_url=local_stack.sqs_endpoint,
         region_name="us-east-1",
         aws_access_key_id="testing",
         aws_secret_access_key="testing",

@@ -1,4 +1,9 @@
-"""``python -m devstack``: the whole product locally (moto for AWS, the HTTP API, SQS pollers, the scheduler)."""
+"""``python -m devstack``: the whole product locally (moto for AWS, the HTTP API, SQS pollers, the scheduler).
+
+AWS runs SQS and DynamoDB as separate services that do not slow each other down; the local stack does the same
+with two moto servers, each in its own process: one for SQS, one for the rest (DynamoDB, Secrets Manager, S3).
+Every boto3 client reaches them through ``AWS_ENDPOINT_URL`` and ``AWS_ENDPOINT_URL_SQS``. botocore reads a
+service's own variable before the general one."""
 
 from __future__ import annotations
 
@@ -44,6 +49,7 @@ log = logging.getLogger("devstack")
 
 DEFAULT_API_PORT = 3000
 DEFAULT_AWS_PORT = 4566
+DEFAULT_SQS_PORT = 4567
 DEFAULT_STATE_DIR = REPO_ROOT / ".local"
 DEMO_TEAM = "demo"
 STOP_SECONDS = 5.0
@@ -61,6 +67,9 @@ class RunningStack:
     gateway: ApiGateway
     pollers: list[SqsPoller] = field(default_factory=list)
     moto_server: Any = None
+    sqs_endpoint: str = ""
+    """SQS's emulator (``AWS_ENDPOINT_URL_SQS``); the same as ``aws_endpoint`` when one emulator serves all."""
+    sqs_server: Any = None
     env_file: Path | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
@@ -77,19 +86,22 @@ class RunningStack:
             thread.join(0.5)
         if isinstance(self.runtime, SandboxRuntime):
             self.runtime.close()
-        if self.moto_server is not None:
-            self.moto_server.stop()
-            self.moto_server = None
+        for server in (self.sqs_server, self.moto_server):
+            if server is not None:
+                server.stop()
+        self.moto_server = self.sqs_server = None
         log.info("local stack stopped")
 
 
-def _use_local_aws(endpoint: str, region: str) -> None:
-    """Point every boto3 client of this process at the emulator, with dummy credentials."""
+def _use_local_aws(endpoint: str, region: str, sqs_endpoint: str | None = None) -> None:
+    """Point every boto3 client of this process at the emulators (SQS at ``sqs_endpoint``, by default
+    ``endpoint`` as the rest), with dummy credentials."""
     for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
         os.environ.pop(name, None)
     os.environ.update(
         {
             "AWS_ENDPOINT_URL": endpoint,
+            "AWS_ENDPOINT_URL_SQS": sqs_endpoint or endpoint,
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",
             "AWS_DEFAULT_REGION": region,
@@ -112,6 +124,7 @@ def _check_port_free(host: str, port: int) -> None:
 
 
 def _start_moto(host: str, port: int) -> tuple[MotoProcess, str]:
+    """A moto server (any service) on ``port`` (0: a free one)."""
     _check_port_free(host, port)
     server = MotoProcess(host, port)
     server.start()
@@ -212,6 +225,8 @@ def start_stack(
     *,
     host: str = "127.0.0.1",
     aws_endpoint: str | None = None,
+    sqs_port: int = 0,
+    sqs_endpoint: str | None = None,
     template_path: str | Path | None = None,
     state_dir: str | Path | None = None,
     prefix: str = DEFAULT_PREFIX,
@@ -230,9 +245,13 @@ def start_stack(
     The sandboxes write to this process's stdout and stderr, or both to the descriptor ``sandbox_output``.
     ``in_process`` runs them all in this process instead (``LambdaRuntime``, one at a time each). This
     changes ``os.environ`` (AWS endpoint, dummy credentials, every function's variables): the stack's own
-    code (the demo team) and the in-process functions use them. With ``aws_endpoint`` an already running
-    emulator is used instead of starting moto. A function variable of the template that ``environ`` (by
-    default this process's environment as it is on entry) sets keeps that value: ``BACKFILL_DAYS=30 make dev``.
+    code (the demo team) and the in-process functions use them (``AWS_ENDPOINT_URL_SQS`` for SQS,
+    ``AWS_ENDPOINT_URL`` for the rest). Without ``aws_endpoint``, SQS gets a moto server of its own on
+    ``sqs_port`` (0: a free port) unless ``sqs_endpoint`` is given, and DynamoDB, Secrets Manager and S3 share
+    the other one on ``aws_port``, as AWS runs them apart. With ``aws_endpoint`` an already running emulator is
+    used instead, for SQS too unless ``sqs_endpoint`` names another. A function variable of the template that
+    ``environ`` (by default this process's environment as it is on entry) sets keeps that value:
+    ``BACKFILL_DAYS=30 make dev``.
     """
     settings_from_shell = dict(os.environ if environ is None else environ)
     import boto3
@@ -242,11 +261,14 @@ def start_stack(
     template = load_template(template_file)
     root = template_file.resolve().parent
     _check_port_free(host, api_port)
-    moto_server = None
-    if aws_endpoint is None:
-        moto_server, aws_endpoint = _start_moto(host, aws_port)
+    moto_server = sqs_server = None
     try:
-        _use_local_aws(aws_endpoint, region)
+        if aws_endpoint is None:
+            moto_server, aws_endpoint = _start_moto(host, aws_port)
+            if sqs_endpoint is None:
+                sqs_server, sqs_endpoint = _start_moto(host, sqs_port)
+        sqs_endpoint = sqs_endpoint or aws_endpoint
+        _use_local_aws(aws_endpoint, region, sqs_endpoint)
         session = boto3.Session(region_name=region)
         resources = create_resources(session, prefix, template=template, stack_name=stack_name)
         function_env = stack_environment(template, resources, stack_name)
@@ -292,8 +314,9 @@ def start_stack(
         token = ensure_demo_team(read_env_file(env_file).get("AGILETRACK_TOKEN"))
         gateway.start()
     except BaseException:
-        if moto_server is not None:
-            moto_server.stop()
+        for server in (sqs_server, moto_server):
+            if server is not None:
+                server.stop()
         raise
     stack = RunningStack(
         api_url=gateway.url,
@@ -303,6 +326,8 @@ def start_stack(
         runtime=runtime,
         gateway=gateway,
         moto_server=moto_server,
+        sqs_endpoint=sqs_endpoint,
+        sqs_server=sqs_server,
         env_file=env_file,
     )
     write_env_file(env_file, {"AGILETRACK_API": stack.api_url, "AGILETRACK_TOKEN": token})
@@ -349,7 +374,16 @@ def _parser() -> argparse.ArgumentParser:
         default=int(os.environ.get("AGILETRACK_AWS_PORT", DEFAULT_AWS_PORT)),
         help="moto server port (AGILETRACK_AWS_PORT, default 4566)",
     )
+    parser.add_argument(
+        "--sqs-port",
+        type=int,
+        default=int(os.environ.get("AGILETRACK_SQS_PORT", DEFAULT_SQS_PORT)),
+        help=f"SQS's moto server port (AGILETRACK_SQS_PORT, default {DEFAULT_SQS_PORT})",
+    )
     parser.add_argument("--aws-endpoint", help="use this running AWS emulator instead of starting moto")
+    parser.add_argument(
+        "--sqs-endpoint", help="SQS's running emulator (default: --aws-endpoint's when given, else a moto of its own)"
+    )
     parser.add_argument("--template", type=Path, default=DEFAULT_TEMPLATE, help="SAM template")
     parser.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR, help="where dev.env is written")
     parser.add_argument("--no-schedule", action="store_true", help="do not run scheduled functions")
@@ -388,6 +422,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.port,
             args.aws_port,
             aws_endpoint=args.aws_endpoint,
+            sqs_port=args.sqs_port,
+            sqs_endpoint=args.sqs_endpoint,
             template_path=args.template,
             state_dir=args.state_dir,
             run_schedules=not args.no_schedule,
@@ -397,9 +433,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as error:
         log.error("%s", error)
         return 1
+    # For the CLI (``agiletrack teams``/``dlq``) and boto3 against this stack: both endpoints, SQS's first.
+    print(f"AWS_ENDPOINT_URL_SQS={stack.sqs_endpoint}", flush=True)
+    print(f"AWS_ENDPOINT_URL={stack.aws_endpoint}", flush=True)
     print(f"AGILETRACK_API={stack.api_url}", flush=True)
     print(f"AGILETRACK_TOKEN={stack.token}", flush=True)
-    log.info("AWS emulator at %s; credentials in %s; Ctrl-C stops", stack.aws_endpoint, stack.env_file)
+    log.info(
+        "AWS emulators: SQS at %s, DynamoDB/Secrets Manager/S3 at %s; credentials in %s; Ctrl-C stops",
+        stack.sqs_endpoint,
+        stack.aws_endpoint,
+        stack.env_file,
+    )
     while not stop.wait(0.5):
         pass
     # Handlers cannot be interrupted; if one is still running when time is up, leave without it.

@@ -50,7 +50,7 @@ def _iso(value: datetime) -> str:
 
 
 def start_stack(
-    state_dir: Path, port: int, aws_port: int, env: dict[str, str]
+    state_dir: Path, port: int, aws_port: int, env: dict[str, str], sqs_port: int | None = None
 ) -> tuple[subprocess.Popen[bytes], str, str]:
     """``python -m devstack`` in a child process (its output in ``state_dir/stack.log``): (process, API, token)."""
     state_dir.mkdir(parents=True, exist_ok=True)
@@ -58,6 +58,8 @@ def start_stack(
     paths = [str(REPO_ROOT / "tools"), str(REPO_ROOT / "layers" / "agiletrack"), os.environ.get("PYTHONPATH", "")]
     environment = {**os.environ, **env, "PYTHONPATH": os.pathsep.join(p for p in paths if p), "PYTHONUNBUFFERED": "1"}
     command = [sys.executable, "-m", "devstack", "--port", str(port), "--aws-port", str(aws_port)]
+    if sqs_port is not None:
+        command += ["--sqs-port", str(sqs_port)]
     with log.open("wb") as out:
         process = subprocess.Popen(
             [*command, "--state-dir", str(state_dir)],
@@ -219,6 +221,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="make demo", description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--port", type=int, default=int(os.environ.get("AGILETRACK_PORT", "3000")))
     parser.add_argument("--aws-port", type=int, default=int(os.environ.get("AGILETRACK_AWS_PORT", "4566")))
+    parser.add_argument("--sqs-port", type=int, default=int(os.environ.get("AGILETRACK_SQS_PORT", "4567")))
     parser.add_argument("--state-dir", type=Path, default=REPO_ROOT / ".local" / "demo")
     parser.add_argument("--days", type=int, default=120, help="days of history on the fakes")
     parser.add_argument("--every", type=float, default=20.0, help="seconds between webhooks")
@@ -232,7 +235,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with demo_github(days=args.days) as github, demo_jira(days=args.days) as jira, FakeTrello() as trello:
         trello.generate(cards=TRELLO_CARDS, actions=TRELLO_CARDS * 10, lists=TRELLO_WORKFLOW, span_days=args.days)
         env = {"SSL_CERT_FILE": jira.ca_file, "TRELLO_API_URL": trello.url}
-        process, url, token = start_stack(args.state_dir, args.port, args.aws_port, env)
+        process, url, token = start_stack(args.state_dir, args.port, args.aws_port, env, args.sqs_port)
         signal.signal(signal.SIGINT, lambda _signum, _frame: STOP.set())
         signal.signal(signal.SIGTERM, lambda _signum, _frame: STOP.set())
         try:

@@ -382,3 +382,28 @@ def test_close_kills_every_sandbox(tmp_path: Path) -> None:
     assert not _alive(pid)
     stopped = runtime.invoke("IdleFunction", {})
     assert stopped.error is not None and stopped.error["errorType"] == "Runtime.Stopped"
+
+
+def test_provisioned_sandboxes_are_warm_before_the_first_invocation(
+    tmp_path: Path, sandboxes: list[SandboxRuntime]
+) -> None:
+    spec = _function(
+        tmp_path,
+        "ready",
+        """
+        import os
+
+        def handler(event, context):
+            return os.getpid()
+        """,
+    )
+    runtime = SandboxRuntime([spec], prefix="px", concurrency=3)
+    sandboxes.append(runtime)
+    assert runtime.provision("ReadyFunction", 2) == 2
+    assert runtime.provision("ReadyFunction", 2) == 0  # already there
+    assert runtime.stats("ReadyFunction").cold_starts == 2
+    started = set(runtime.sandbox_pids("ReadyFunction"))
+    answer = runtime.invoke("ReadyFunction", {})
+    assert answer.ok, answer.error
+    assert answer.payload in started
+    assert runtime.stats("ReadyFunction").cold_starts == 2  # served warm, none started for it

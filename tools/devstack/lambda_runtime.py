@@ -420,6 +420,10 @@ class SandboxRuntime:
                 raise SandboxError({"errorMessage": "the runtime is stopped", "errorType": "Runtime.Stopped"})
             if pool.idle:
                 return pool.idle.pop()
+        return self._start(pool)
+
+    def _start(self, pool: _Pool) -> Sandbox:
+        """A new sandbox of the pool's function, counted live and as a cold start, its handler imported."""
         spec = pool.spec
         sandbox = Sandbox(
             spec,
@@ -450,22 +454,7 @@ class SandboxRuntime:
             with pool.lock:
                 if len(pool.live) >= wanted or self._closed:
                     return started
-            sandbox = Sandbox(
-                pool.spec,
-                self.function_name(logical_id),
-                self._environment(pool.spec),
-                self.region,
-                self.account_id,
-                self.output,
-            )
-            with pool.lock:
-                pool.live.add(sandbox)
-                pool.stats.cold_starts += 1
-            try:
-                sandbox.wait_ready(INIT_TIMEOUT_SECONDS)
-            except BaseException:
-                self._discard(pool, sandbox)
-                raise
+            sandbox = self._start(pool)
             with pool.lock:
                 pool.idle.append(sandbox)
             started += 1

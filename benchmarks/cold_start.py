@@ -102,24 +102,13 @@ def _functions() -> list[Any]:
 def _environments(specs: list[Any], endpoint: str | None = None) -> dict[str, dict[str, str]]:
     """Each function's environment as Lambda gives it: the template's variables and Lambda's own."""
     from devstack.template import (
-        BUCKET,
-        QUEUE,
-        TABLE,
-        Resources,
         function_environment,
         load_template,
-        physical_name,
-        resources_of,
+        planned_resources,
     )
 
     template = load_template()
-    res = Resources()
-    for type_name, names in ((TABLE, res.tables), (QUEUE, res.queues), (BUCKET, res.buckets)):
-        for logical_id, _ in resources_of(template, type_name):
-            names[logical_id] = physical_name(res.prefix, logical_id, type_name)
-    for logical_id, name in res.queues.items():
-        res.queue_urls[logical_id] = f"https://sqs.{res.region}.amazonaws.com/{res.account_id}/{name}"
-        res.queue_arns[logical_id] = f"arn:aws:sqs:{res.region}:{res.account_id}:{name}"
+    res = planned_resources(template)
     base = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "LANG": "C.UTF-8",

@@ -18,15 +18,10 @@ from typing import Any
 import pytest
 
 from devstack.template import (
-    BUCKET,
-    QUEUE,
-    TABLE,
-    Resources,
     function_environment,
     functions,
     load_template,
-    physical_name,
-    resources_of,
+    planned_resources,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -87,13 +82,7 @@ print(json.dumps({"modules": sorted(sys.modules), "built": built, "tracing": not
 def lambda_environment(logical_id: str) -> dict[str, str]:
     """The function's environment as Lambda sets it: the template's variables and Lambda's own."""
     template = load_template()
-    res = Resources()
-    for type_name, names in ((TABLE, res.tables), (QUEUE, res.queues), (BUCKET, res.buckets)):
-        for resource_id, _ in resources_of(template, type_name):
-            names[resource_id] = physical_name(res.prefix, resource_id, type_name)
-    for resource_id, name in res.queues.items():
-        res.queue_urls[resource_id] = f"https://sqs.{res.region}.amazonaws.com/{res.account_id}/{name}"
-        res.queue_arns[resource_id] = f"arn:aws:sqs:{res.region}:{res.account_id}:{name}"
+    res = planned_resources(template)
     spec = next(s for s in functions(template) if s.logical_id == logical_id)
     return {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),

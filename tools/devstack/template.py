@@ -117,6 +117,24 @@ class Resources:
         return f"arn:aws:dynamodb:{self.region}:{self.account_id}:table/{self.tables[logical_id]}"
 
 
+def _named(template: dict[str, Any], res: Resources) -> Resources:
+    """``res`` with the physical name of every table, queue and bucket of the template."""
+    for type_name, names in ((TABLE, res.tables), (QUEUE, res.queues), (BUCKET, res.buckets)):
+        for logical_id, _ in resources_of(template, type_name):
+            names[logical_id] = physical_name(res.prefix, logical_id, type_name)
+    return res
+
+
+def planned_resources(template: dict[str, Any]) -> Resources:
+    """The names a deployed stack's functions see, nothing created: every table, queue and bucket, with the queue
+    URLs and ARNs AWS would give them (for a function's environment without an emulator)."""
+    res = _named(template, Resources())
+    for logical_id, name in res.queues.items():
+        res.queue_urls[logical_id] = f"https://sqs.{res.region}.amazonaws.com/{res.account_id}/{name}"
+        res.queue_arns[logical_id] = f"arn:aws:sqs:{res.region}:{res.account_id}:{name}"
+    return res
+
+
 def physical_name(prefix: str, logical_id: str, type_name: str) -> str:
     """``{prefix}-{LogicalId}``; lower case for buckets (S3 names must be)."""
     name = f"{prefix}-{logical_id}"
@@ -161,10 +179,7 @@ def create_resources(
     tpl = template if template is not None else load_template()
     clients = _clients(session_or_clients, tpl)
     region = next(iter(clients.values())).meta.region_name if clients else DEFAULT_REGION
-    res = Resources(prefix=prefix, region=region or DEFAULT_REGION)
-    for type_name, names in ((TABLE, res.tables), (QUEUE, res.queues), (BUCKET, res.buckets)):
-        for logical_id, _ in resources_of(tpl, type_name):
-            names[logical_id] = physical_name(prefix, logical_id, type_name)
+    res = _named(tpl, Resources(prefix=prefix, region=region or DEFAULT_REGION))
     resolver = Resolver(tpl, res, stack_name)
     for logical_id in queue_creation_order(tpl):
         _create_queue(clients["sqs"], res, logical_id, _props(tpl["Resources"][logical_id]), resolver)

@@ -1,18 +1,22 @@
-"""Benchmark: every function's cold import beside a bare ``import boto3``, in fresh interpreters.
+"""Benchmark: every function's cold import beside a bare ``import boto3``, in fresh interpreters, from what
+``sam build`` ships.
 
-Each sample is a new ``python`` process (no ``.pyc`` written, so every run reads the same files) that starts
-the clock, imports one thing and stops it: either ``boto3`` alone or a function's ``app.py`` as Lambda
-imports it (its code directory first on ``sys.path``, the layer after it). Both get the environment a
-deployed function sees: the function's variables from ``template.yaml`` as the local stack resolves them
-(``devstack.template.function_environment``) and the variables Lambda itself sets (``LAMBDA_TASK_ROOT``,
-``AWS_LAMBDA_FUNCTION_NAME``...), so the Powertools Tracer is on as in production (the template has
-``Tracing: Active``) and the X-Ray SDK is in Lambda mode. Rounds interleave the runs (bare boto3, then every
-function, in an order that rotates each round) so the baseline and the functions see the same load on a
-shared machine. Wall time decides; the child's CPU time is shown beside it.
+The code imported is the build's (``.aws-sam/build``, made by ``sam build`` first): each function's directory
+and the SharedLayer's ``python/``, compiled to bytecode by ``layers/agiletrack/Makefile``. Each sample is a new
+``python -S`` process (no site-packages: the layer and the standard library only, as on Lambda; no ``.pyc``
+written) that starts the clock, imports one thing and stops it: either ``boto3`` (the layer's) alone or a
+function's ``app.py`` as Lambda imports it (its code directory first on ``sys.path``, the layer after it). Both
+get the environment a deployed function sees: the function's variables from ``template.yaml`` as the local stack
+resolves them (``devstack.template.function_environment``) and the variables Lambda itself sets
+(``LAMBDA_TASK_ROOT``, ``AWS_LAMBDA_FUNCTION_NAME``...), so the Powertools Tracer is on as in production (the
+template has ``Tracing: Active``) and the X-Ray SDK is in Lambda mode. Rounds interleave the runs (bare boto3,
+then every function, in an order that rotates each round) so the baseline and the functions see the same load on
+a shared machine. Wall time decides; the child's CPU time is shown beside it.
 
-Then, as information: one ``python -X importtime`` run per function for its top contributors beyond what
-``import boto3`` loads, and the first invocation (import + one call of a sample event of ``events/``) in
-fresh processes against moto's server.
+Then, as information: the same imports from a copy of the layer without its bytecode (what SAM's ``python3.11``
+builder shipped before: Lambda's ``/opt`` is read-only, so every cold start compiled it); one
+``python -X importtime`` run per function for its top contributors beyond what ``import boto3`` loads; and the
+first invocation (import + one call of a sample event of ``events/``) in fresh processes against moto's server.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -30,10 +35,13 @@ from typing import Any
 from benchmarks.common import DUMMY_AWS_ENV, LOG_DIR, REPO_ROOT, progress, quantile
 
 ROUNDS = int(os.environ.get("COLD_START_ROUNDS", "15"))
+SOURCE_ROUNDS = 3
+"""Rounds from the layer without bytecode (information: the build before ``layers/agiletrack/Makefile``)."""
 FIRST_CALLS = 3
 TARGET_RATIO = 1.5
 TOP = 5
-LAYER = REPO_ROOT / "layers" / "agiletrack"
+BUILD_DIR = REPO_ROOT / ".aws-sam" / "build"
+LAYER = BUILD_DIR / "SharedLayer" / "python"
 EVENTS = {
     "ApiFunction": "api_teams_me.json",
     "AuthorizerFunction": "authorizer_request.json",
@@ -53,6 +61,7 @@ import json, os, sys, time
 wall, cpu = time.perf_counter(), time.process_time()
 target, out = sys.argv[1], sys.argv[2]
 if target == "boto3":
+    sys.path[0:0] = [os.environ["BENCH_LAYER"]]
     import boto3
     handler = None
 else:
@@ -93,10 +102,30 @@ with open(out, "w", encoding="utf-8") as handle:
 """
 
 
+def _build() -> None:
+    """``sam build`` (cached), as ``make build`` runs it: the artifacts Lambda would get."""
+    bin_dir = Path(sys.executable).parent
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
+    done = subprocess.run(
+        [str(bin_dir / "sam"), "build", "--parallel", "--cached"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=900,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"sam build failed: {done.stdout[-1500:]}{done.stderr[-1500:]}")
+
+
 def _functions() -> list[Any]:
+    """The template's functions, their code where ``sam build`` put it."""
+    from dataclasses import replace
+
     from devstack.template import functions, load_template
 
-    return functions(load_template())
+    return [replace(spec, code_dir=BUILD_DIR / spec.logical_id) for spec in functions(load_template())]
 
 
 def _environments(specs: list[Any], endpoint: str | None = None) -> dict[str, dict[str, str]]:
@@ -142,7 +171,7 @@ def _run(target: str, env: dict[str, str], *flags: str) -> tuple[dict[str, Any],
         out = Path(handle.name)
     try:
         done = subprocess.run(
-            [sys.executable, *flags, "-c", CHILD, target, str(out)],
+            [sys.executable, "-S", *flags, "-c", CHILD, target, str(out)],
             check=False,
             env=env,
             cwd=tempfile.gettempdir(),
@@ -195,6 +224,32 @@ def top_contributors(rows: list[tuple[str, int, int, int]], baseline: set[str], 
             entry[1] += 1
     ranked = sorted(totals.items(), key=lambda item: -item[1][0])
     return [{"package": name, "ms": round(us / 1000, 1), "modules": count} for name, (us, count) in ranked[:top]]
+
+
+def _without_bytecode(specs: list[Any], envs: dict[str, dict[str, str]]) -> dict[str, Any]:
+    """The same imports from a copy of the layer with no ``__pycache__``: a cold start before the layer shipped
+    bytecode (nothing is written back: ``PYTHONDONTWRITEBYTECODE``)."""
+    progress(f"cold_start: {SOURCE_ROUNDS} rounds from the layer without bytecode")
+    with tempfile.TemporaryDirectory(prefix="layer-sources-") as scratch:
+        copy = Path(scratch) / "python"
+        shutil.copytree(LAYER, copy, ignore=shutil.ignore_patterns("__pycache__"))
+        wall: dict[str, list[float]] = {"boto3": [], **{s.logical_id: [] for s in specs}}
+        for _ in range(SOURCE_ROUNDS):
+            for spec in [None, *specs]:
+                env = {**envs[(spec or specs[0]).logical_id], "BENCH_LAYER": str(copy)}
+                result, _ = _run("boto3" if spec is None else str(spec.module_file), env)
+                wall["boto3" if spec is None else spec.logical_id].append(result["import_ms"])
+    boto3 = quantile(wall["boto3"], 0.5)
+    return {
+        "boto3": _stats(wall["boto3"]),
+        "functions": {
+            spec.logical_id: {
+                **_stats(wall[spec.logical_id]),
+                "ratio": round(quantile(wall[spec.logical_id], 0.5) / boto3, 2),
+            }
+            for spec in specs
+        },
+    }
 
 
 def _first_invocations(specs: list[Any]) -> dict[str, Any]:
@@ -258,6 +313,8 @@ def _seed_sample_team(session: Any, table: str) -> None:
 
 def run() -> dict[str, Any]:
     started = time.perf_counter()
+    progress("cold_start: sam build")
+    _build()
     specs = _functions()
     envs = _environments(specs)
     baseline_env = envs[specs[0].logical_id]
@@ -275,6 +332,7 @@ def run() -> dict[str, Any]:
             modules[target] = result["modules"]
     boto3_median = quantile(wall["boto3"], 0.5)
     boto3_cpu = quantile(cpu["boto3"], 0.5)
+    sources = _without_bytecode(specs, envs)
     progress("cold_start: one -X importtime run each")
     _, baseline_trace = _run("boto3", baseline_env, "-X", "importtime")
     baseline = {row[0] for row in importtime_rows(baseline_trace)}
@@ -293,6 +351,7 @@ def run() -> dict[str, Any]:
             "modules": modules[spec.logical_id],
             "top": top_contributors(importtime_rows(trace), baseline),
             "passed": ratio <= TARGET_RATIO,
+            "without_bytecode": sources["functions"][spec.logical_id],
         }
     progress("cold_start: first invocations against moto's server")
     for name, first in _first_invocations(specs).items():
@@ -301,7 +360,13 @@ def run() -> dict[str, Any]:
         "rounds": ROUNDS,
         "first_calls": FIRST_CALLS,
         "target_ratio": TARGET_RATIO,
-        "boto3": {**_stats(wall["boto3"]), "cpu": _stats(cpu["boto3"]), "modules": modules["boto3"]},
+        "boto3": {
+            **_stats(wall["boto3"]),
+            "cpu": _stats(cpu["boto3"]),
+            "modules": modules["boto3"],
+            "without_bytecode": sources["boto3"],
+        },
+        "source_rounds": SOURCE_ROUNDS,
         "functions": functions,
         "passed": all(f["passed"] for f in functions.values()),
         "elapsed_s": round(time.perf_counter() - started, 1),

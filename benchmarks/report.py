@@ -665,6 +665,7 @@ def _cold_start_section(result: dict[str, Any]) -> list[str]:
             _ms(boto3["cpu"]["median_ms"]),
             "1.00x",
             _n(boto3["modules"]),
+            _ms(boto3["without_bytecode"]["median_ms"]) if "without_bytecode" in boto3 else "n/a",
             "",
             "",
         ]
@@ -681,6 +682,7 @@ def _cold_start_section(result: dict[str, Any]) -> list[str]:
                 _ms(f["import_cpu"]["median_ms"]),
                 f"{f['cpu_ratio']}x",
                 _n(f["modules"]),
+                _ms(f["without_bytecode"]["median_ms"]) if "without_bytecode" in f else "n/a",
                 _ms(first["first_invocation"]["median_ms"]) if first else "n/a",
                 f"`{first['event']}` → {first['outcome']}, {_ms(first['first_call']['median_ms'])}" if first else "n/a",
             ]
@@ -704,18 +706,26 @@ def _cold_start_section(result: dict[str, Any]) -> list[str]:
                 "CPU median",
                 "CPU ratio",
                 "Modules",
+                "Layer without bytecode (median)",
                 "First invocation (median)",
                 "First call: event → answer, time",
             ],
             rows,
         ),
         "",
+        "- What is imported is what `sam build` ships (`.aws-sam/build`, built first): each function's directory "
+        "and the SharedLayer's `python/`, which `layers/agiletrack/Makefile` compiles to bytecode. The processes run "
+        "`python -S`: no site-packages, only the layer and the standard library, as on Lambda, and bare "
+        "`import boto3` is the layer's boto3.",
         f"- {result['rounds']} rounds; each round runs bare `import boto3` and then every function's `app.py`, each "
         "in a fresh `python` process, in an order that rotates every round, so the baseline and the functions share "
         "the machine's load. Median and p90 are of wall time inside the process, from before the first import to "
         "after the module's last line (interpreter start-up excluded, the same for both); the CPU columns are the "
         "process's CPU time over the same span, less disturbed by other work on a shared machine. Target: each "
         f"function's median at most {result['target_ratio']}x bare boto3's.",
+        f"- Layer without bytecode: the same imports, {result.get('source_rounds', 'n/a')} rounds, from a copy of "
+        "the layer with no `__pycache__`: what SAM's `python3.11` builder shipped before the Makefile (Lambda's "
+        "`/opt` is read-only, so every cold start compiled every module again). Information: the change's effect.",
         f"- First invocation: import plus one call of the sample event from `events/`, {result['first_calls']} fresh "
         "processes each, against moto's server in a process of its own (the sample team and token seeded, so the "
         "authorizer and `/teams/me` take their usual path; the other events name integrations that do not exist, "

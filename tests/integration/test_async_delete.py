@@ -148,7 +148,7 @@ def test_delete_answers_at_once_and_the_cleanup_job_removes_everything_resuming_
             raise Killed from None
 
     with pytest.raises(Killed):
-        cleanup().run(CleanupJob.model_validate(job), remaining_ms=dies_after_two_pages)
+        cleanup().run(CleanupJob.from_body(job), remaining_ms=dies_after_two_pages)
 
     # Then part of the records are gone, and the secret and the integration are still there
     left = record_count(integration_id)
@@ -179,7 +179,7 @@ def test_a_cleanup_out_of_time_requeues_itself_where_it_stopped(
     assert message is not None
     remaining = iter([300_000, 1_000])
 
-    outcome = cleanup().run(CleanupJob.model_validate_json(message["Body"]), remaining_ms=lambda: next(remaining))
+    outcome = cleanup().run(CleanupJob.from_body(json.loads(message["Body"])), remaining_ms=lambda: next(remaining))
 
     assert outcome.outcome == "continued" and outcome.deleted == 1_000  # two pages of 500
     assert secret_exists(integration_id)
@@ -221,7 +221,7 @@ def test_a_scope_change_answers_without_deleting_records_and_the_cleanup_drops_o
     ]
     cleanup_job = next(b for b in bodies if b["type"] == "cleanup")
 
-    assert cleanup().run(CleanupJob.model_validate(cleanup_job), remaining_ms=PLENTY).outcome == "done"
+    assert cleanup().run(CleanupJob.from_body(cleanup_job), remaining_ms=PLENTY).outcome == "done"
     assert record_count(integration_id) == 0
     assert secret_exists(integration_id)  # a scope change keeps the integration and its secret
     assert call_api("GET", f"/integrations/{integration_id}").status == 200

@@ -704,9 +704,7 @@ def test_changing_the_repository_starts_its_data_over(
     assert sorted((j["type"], j.get("reason")) for j in jobs) == [("cleanup", None), ("sync", "created")]
     # the old repository's records and cached metrics go with the cleanup job, not within the request
     assert record_store().count(integration_id, "pull_request") == 1
-    cleanup().run(
-        CleanupJob.model_validate(next(j for j in jobs if j["type"] == "cleanup")), remaining_ms=lambda: 300_000
-    )
+    cleanup().run(CleanupJob.from_body(next(j for j in jobs if j["type"] == "cleanup")), remaining_ms=lambda: 300_000)
     assert record_store().count(integration_id, "pull_request") == 0
     assert metrics_cache().get(integration_id, "default") is None
 
@@ -748,7 +746,7 @@ def test_delete_removes_the_integration_its_secret_and_everything_stored(
     # and the cleanup job it queued removes everything
     jobs = [j for j in sqs_jobs() if j["type"] == "cleanup"]
     assert [j["integration_id"] for j in jobs] == [integration_id]
-    assert cleanup().run(CleanupJob.model_validate(jobs[0]), remaining_ms=lambda: 300_000).outcome == "done"
+    assert cleanup().run(CleanupJob.from_body(jobs[0]), remaining_ms=lambda: 300_000).outcome == "done"
     assert secret_names() == []
     assert integration_id not in all_dynamo_items(aws)
 

@@ -180,7 +180,7 @@ def test_a_delete_during_a_sync_stops_the_worker_and_the_cleanup_removes_everyth
     assert len(stored(integration.id)) == 10  # nothing after page 0: the worker wrote no other page
     (job,) = sync_messages(aws)
     assert job["type"] == "cleanup"
-    assert cleanup().run(CleanupJob.model_validate(job), remaining_ms=PLENTY).outcome == "done"
+    assert cleanup().run(CleanupJob.from_body(job), remaining_ms=PLENTY).outcome == "done"
     assert stored(integration.id) == {}
     assert integration_store().get(integration.id) is None
     assert integration_store().sync_state(integration.id) == {}

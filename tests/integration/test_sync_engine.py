@@ -132,7 +132,7 @@ def test_out_of_time_saves_place_and_queues_a_continuation(
     assert [m["reason"] for m in continuation] == ["continuation"]
     requested_before = list(provider.requests)
 
-    second = sync.run(SyncJob.model_validate(continuation[0]), owner="m2", attempt=1, remaining_ms=PLENTY)
+    second = sync.run(SyncJob.from_body(continuation[0]), owner="m2", attempt=1, remaining_ms=PLENTY)
 
     assert second.outcome == "success"
     assert len(stored(integration.id)) == 95

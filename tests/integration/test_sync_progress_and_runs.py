@@ -174,7 +174,7 @@ def test_a_continuation_counts_on_from_the_progress_it_finds(
         seen.append(progress_of(call_api, integration.id))
         return 300_000
 
-    second = sync.run(SyncJob.model_validate(message), owner="m2", attempt=1, remaining_ms=after_each_page)
+    second = sync.run(SyncJob.from_body(message), owner="m2", attempt=1, remaining_ms=after_each_page)
     assert second.outcome == "success" and second.pages == 2
     assert seen == [expected(3, 72.5)]
 

@@ -227,7 +227,7 @@ def test_the_next_good_sync_makes_an_error_integration_active_again() -> None:
     world.adapter.failure = None
 
     (job,) = world.schedule()
-    outcome = world.engine.run(SyncJob.model_validate(job), owner="next-hour", attempt=1, remaining_ms=lambda: 300_000)
+    outcome = world.engine.run(SyncJob.from_body(job), owner="next-hour", attempt=1, remaining_ms=lambda: 300_000)
 
     assert outcome.outcome == "success"
     assert world.integration.status == "active"

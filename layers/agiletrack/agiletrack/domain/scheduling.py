@@ -17,7 +17,7 @@ from typing import Any
 
 from agiletrack.domain.jobs import CleanupJob, SyncJob
 from agiletrack.domain.ports import IntegrationStore, Queues
-from agiletrack.models.common import utcnow
+from agiletrack.models.times import utcnow
 
 SPREAD_SECONDS = 900
 

@@ -27,16 +27,18 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from agiletrack.adapters.aws import clients
 from agiletrack.adapters.aws.dynamo import from_item, paginate, to_item, to_value
 from agiletrack.errors import Superseded, ValidationFailed
-from agiletrack.models.common import iso, utcnow
-from agiletrack.models.integrations import Integration, SyncProgress, SyncRun
+from agiletrack.models.times import iso, utcnow
 from agiletrack.settings import get_settings
+
+if TYPE_CHECKING:
+    from agiletrack.models.integrations import Integration, SyncProgress, SyncRun
 
 EVENT_TTL = timedelta(days=2)
 RUN_TTL = timedelta(days=14)
@@ -58,6 +60,9 @@ def _pk(integration_id: str) -> str:
 
 
 def _integration(item: dict[str, Any]) -> Integration:
+    # The models (pydantic) load with the first integration read: the scheduler reads none, only ids and states.
+    from agiletrack.models.integrations import Integration
+
     return Integration.model_validate({k: v for k, v in item.items() if k not in ("pk", "sk")})
 
 
@@ -465,6 +470,8 @@ class DynamoIntegrationStore:
                 raise ValidationFailed(NOT_OUR_TOKEN)
             kwargs["ExclusiveStartKey"] = start
         page = clients.dynamodb().query(**kwargs)
+        from agiletrack.models.integrations import SyncRun
+
         runs = [
             SyncRun.model_validate({k: v for k, v in from_item(raw).items() if k not in ("pk", "sk", "expires_at")})
             for raw in page.get("Items", [])

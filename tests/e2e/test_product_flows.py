@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
-from agiletrack.adapters.providers.github.webhooks import sign
+from agiletrack.adapters.providers.github.intake import sign
 from devstack.moto_server import free_port
 from tests.e2e.conftest import (
     Api,

@@ -25,7 +25,8 @@ from agiletrack.adapters.aws.records import record_store
 from agiletrack.adapters.aws.secrets import secret_store
 from agiletrack.adapters.providers.jira.adapter import JiraAdapter
 from agiletrack.adapters.providers.jira.records import JiraIssue, JiraSprint
-from agiletrack.domain.webhooks import EventProcessor, Processed, WebhookIntake
+from agiletrack.domain.intake import WebhookIntake
+from agiletrack.domain.webhooks import EventProcessor, Processed
 from agiletrack.errors import Unauthorized
 from agiletrack.models.common import new_id, utcnow
 from agiletrack.models.integrations import Integration
@@ -74,7 +75,7 @@ class Pipeline:
             secrets=secret_store(),
             queue=queues(),
             blobs=blob_store(),
-            adapter_for=adapter_for,
+            checks_for=adapter_for,
         )
         self.processor = EventProcessor(
             integrations=integration_store(),

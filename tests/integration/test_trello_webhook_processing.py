@@ -20,7 +20,8 @@ from agiletrack.adapters.providers.trello.adapter import TrelloAdapter
 from agiletrack.adapters.providers.trello.config import TrelloConfig
 from agiletrack.adapters.providers.trello.records import TrelloCard
 from agiletrack.adapters.providers.trello.signature import trello_signature
-from agiletrack.domain.webhooks import EventProcessor, Processed, WebhookIntake
+from agiletrack.domain.intake import WebhookIntake
+from agiletrack.domain.webhooks import EventProcessor, Processed
 from agiletrack.errors import Unauthorized
 from agiletrack.models.common import new_id, utcnow
 from agiletrack.models.integrations import Integration
@@ -80,7 +81,7 @@ class Pipeline:
             secrets=secret_store(),
             queue=queues(),
             blobs=blob_store(),
-            adapter_for=adapter_for,
+            checks_for=adapter_for,
         )
         self.processor = EventProcessor(
             integrations=integration_store(),

@@ -364,7 +364,7 @@ def test_signatures_are_checked_against_the_registered_callback_url_whatever_url
     from agiletrack.adapters.aws.blobs import blob_store
     from agiletrack.adapters.aws.queues import queues
     from agiletrack.adapters.aws.secrets import secret_store
-    from agiletrack.domain.webhooks import WebhookIntake
+    from agiletrack.domain.intake import WebhookIntake
     from agiletrack.errors import Unauthorized
     from tests.fakes.trello_webhooks import trello_signature
 
@@ -375,7 +375,7 @@ def test_signatures_are_checked_against_the_registered_callback_url_whatever_url
         secrets=secret_store(),
         queue=queues(),
         blobs=blob_store(),
-        adapter_for=lambda _provider: SignedByCallback(),  # type: ignore[arg-type,return-value]
+        checks_for=lambda _provider: SignedByCallback(),  # type: ignore[arg-type,return-value]
     )
     body = json.dumps({"action": {"id": "6b0000000000000000000042", "type": "commentCard"}, "model": {}}).encode()
     # The request reached us through a proxy and a stage: its own URL is not the one Trello signed

@@ -12,8 +12,9 @@ import pytest
 from agiletrack.adapters.providers.base import WebhookDelivery, WebhookSecrets
 from agiletrack.adapters.providers.github.adapter import GitHubAdapter
 from agiletrack.adapters.providers.github.config import GitHubConfig
+from agiletrack.adapters.providers.github.intake import sign
 from agiletrack.adapters.providers.github.records import Commit, Issue, PullRequest, PullRequestReview
-from agiletrack.adapters.providers.github.webhooks import merge_pull_request, merge_record, sign
+from agiletrack.adapters.providers.github.webhooks import merge_pull_request, merge_record
 from agiletrack.errors import ValidationFailed
 
 ADAPTER = GitHubAdapter()

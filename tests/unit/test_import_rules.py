@@ -55,7 +55,17 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
         "agiletrack.models.integrations",
         "aws_lambda_powertools.event_handler",
     ),
-    "WebhooksFunction": NEVER_AT_IMPORT,
+    "WebhooksFunction": (  # it checks and queues deliveries: no model; the providers' intake.py only
+        *NEVER_AT_IMPORT,
+        "pydantic",
+        "pydantic_core",
+        "agiletrack.models.integrations",
+        "agiletrack.models.records",
+        "agiletrack.domain.webhooks",
+        "aws_lambda_powertools.event_handler",  # it reads its two routes from the event
+        "aws_lambda_powertools.utilities.data_classes",
+        *(f"{package}.{module}" for package in PROVIDER_PACKAGES for module in ("adapter", "webhooks", "spec")),
+    ),
     "EventProcessorFunction": NEVER_AT_IMPORT,
     "SyncWorkerFunction": NEVER_AT_IMPORT,
     "ApiFunction": NEVER_AT_IMPORT,

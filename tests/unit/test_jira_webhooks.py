@@ -11,15 +11,9 @@ import pytest
 
 from agiletrack.adapters.providers.base import WebhookDelivery, WebhookResult, WebhookSecrets
 from agiletrack.adapters.providers.jira.config import JiraConfig
+from agiletrack.adapters.providers.jira.intake import decoded_payload, delivery_id, verify
 from agiletrack.adapters.providers.jira.records import JiraChange, JiraIssue, JiraSprint
-from agiletrack.adapters.providers.jira.webhooks import (
-    MALFORMED,
-    decoded_payload,
-    delivery_id,
-    merge_record,
-    parse,
-    verify,
-)
+from agiletrack.adapters.providers.jira.webhooks import MALFORMED, merge_record, parse
 from agiletrack.errors import InvalidPayload
 from tests.fakes import jira_payloads as jp
 

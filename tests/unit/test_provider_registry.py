@@ -96,3 +96,37 @@ def test_trello_is_registered_with_every_kind_read_whole_and_signs_with_its_api_
         "trello_label",
         "trello_member",
     }
+
+
+def test_each_providers_webhook_checks_are_its_adapters_and_say_what_its_spec_says() -> None:
+    """The webhooks function checks deliveries with the providers' ``intake.py`` (no pydantic); the adapters
+    inherit the same checks, and whether a provider registers its webhooks is the same fact in both places."""
+    from agiletrack.adapters.providers.registry import PROVIDER_NAMES, spec_for, webhook_checks_for
+
+    for name in PROVIDER_NAMES:
+        checks, adapter = webhook_checks_for(name), adapter_for(name)
+        assert isinstance(adapter, type(checks)), name
+        assert checks.registers_webhooks == (spec_for(name).webhook_registrar is not None), name
+    with pytest.raises(UnsupportedProvider):
+        webhook_checks_for("gitlab")
+
+
+def test_checking_a_delivery_of_every_provider_loads_no_pydantic() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from datetime import UTC, datetime\n"
+        "from agiletrack.adapters.providers.base import WebhookDelivery, WebhookSecrets\n"
+        "from agiletrack.adapters.providers.registry import PROVIDER_NAMES, registers_webhooks, webhook_checks_for\n"
+        "body = b'{\"action\": {\"id\": \"6b0000000000000000000042\"}}'\n"
+        "for name in PROVIDER_NAMES:\n"
+        "    checks = webhook_checks_for(name); registers_webhooks(name)\n"
+        "    delivery = WebhookDelivery('int_1', name, {}, body, datetime.now(UTC), 'https://example.test/w')\n"
+        "    checks.verify_webhook(delivery, WebhookSecrets('s', {'api_secret': 'k'}))\n"
+        "    checks.webhook_payload(delivery); checks.delivery_id(delivery)\n"
+        "assert not [m for m in sys.modules if m.startswith('pydantic')], 'pydantic loaded'\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from agiletrack.adapters.providers.base import WebhookDelivery, WebhookSecrets
-from agiletrack.adapters.providers.trello import webhooks
+from agiletrack.adapters.providers.trello import intake, webhooks
 from agiletrack.adapters.providers.trello.config import TrelloConfig
 from agiletrack.adapters.providers.trello.records import TrelloAction, TrelloCard, TrelloLabel, TrelloList
 from agiletrack.adapters.providers.trello.signature import trello_signature
@@ -40,7 +40,7 @@ def secrets(api_secret: str | None = SECRET) -> WebhookSecrets:
 
 # ---------------------------------------------------------------- signature and id
 def test_a_delivery_signed_over_its_body_and_callback_url_verifies() -> None:
-    assert webhooks.verify(delivery(p.move_card(CARD, TODO, DOING, AT)), secrets())
+    assert intake.verify(delivery(p.move_card(CARD, TODO, DOING, AT)), secrets())
 
 
 @pytest.mark.parametrize(
@@ -53,7 +53,7 @@ def test_a_delivery_signed_over_its_body_and_callback_url_verifies() -> None:
     ],
 )
 def test_a_wrong_or_missing_signature_does_not_verify(made: dict[str, Any], keys: WebhookSecrets) -> None:
-    assert not webhooks.verify(delivery(p.move_card(CARD, TODO, DOING, AT), **made), keys)
+    assert not intake.verify(delivery(p.move_card(CARD, TODO, DOING, AT), **made), keys)
 
 
 def test_a_body_changed_after_signing_does_not_verify() -> None:
@@ -61,19 +61,19 @@ def test_a_body_changed_after_signing_does_not_verify() -> None:
     tampered = WebhookDelivery(
         signed.integration_id, "trello", signed.headers, signed.body + b" ", AT, signed.callback_url
     )
-    assert not webhooks.verify(tampered, secrets())
+    assert not intake.verify(tampered, secrets())
 
 
 def test_the_delivery_id_is_the_action_id() -> None:
     action = p.comment_card(CARD, TODO, AT)
-    assert webhooks.delivery_id(delivery(action)) == action["id"]
+    assert intake.delivery_id(delivery(action)) == action["id"]
     bad = WebhookDelivery("i", "trello", {}, b'{"action": {"id": "../../x"}}', AT, CALLBACK)
-    assert webhooks.delivery_id(bad) is None
+    assert intake.delivery_id(bad) is None
 
 
 def test_a_body_that_is_not_a_json_object_is_an_invalid_payload() -> None:
     with pytest.raises(InvalidPayload):
-        webhooks.decoded_payload(WebhookDelivery("i", "trello", {}, b"[1, 2]", AT, CALLBACK))
+        intake.decoded_payload(WebhookDelivery("i", "trello", {}, b"[1, 2]", AT, CALLBACK))
     result = webhooks.parse(WebhookDelivery("i", "trello", {}, b"not json", AT, CALLBACK), CONFIG, {})
     assert result.ignored and result.event == "malformed" and result.records == []
 

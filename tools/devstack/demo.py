@@ -27,7 +27,7 @@ from typing import Any
 
 import httpx
 
-from agiletrack.adapters.providers.github.webhooks import sign
+from agiletrack.adapters.providers.github.intake import sign
 from devstack.template import REPO_ROOT
 from tests.fakes import jira_payloads
 from tests.fakes.demo_data import DONE, IN_PROGRESS, demo_github, demo_jira

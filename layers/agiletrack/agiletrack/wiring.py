@@ -1,6 +1,7 @@
 """The composition root: real adapters wired into the domain services, one cached instance each.
 
-Only handlers (and the CLI) call these; domain code receives its ports as arguments.
+Only handlers (and the CLI) call these; domain code receives its ports as arguments. The webhooks function's
+intake has its own root, ``intake_wiring.py``, which loads no pydantic; it is re-exported here.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from agiletrack.adapters.aws.secrets import secret_store
 from agiletrack.adapters.providers.registry import (
     PROVIDER_NAMES,
     adapter_for,
-    registers_webhooks,
     validator_factory,
     webhook_registrar_for,
 )
@@ -26,7 +26,8 @@ from agiletrack.domain.cleanup import Cleanup
 from agiletrack.domain.integrations import IntegrationService
 from agiletrack.domain.metrics_service import MetricsService
 from agiletrack.domain.sync import SyncEngine
-from agiletrack.domain.webhooks import EventProcessor, WebhookIntake
+from agiletrack.domain.webhooks import EventProcessor
+from agiletrack.intake_wiring import webhook_intake
 from agiletrack.settings import get_settings
 
 VALIDATION_TIMEOUT_SECONDS = 5.0
@@ -85,23 +86,6 @@ def cleanup() -> Cleanup:
         secrets=secret_store(),
         queues=queues(),
         registrar_for=webhook_registrar_for,
-    )
-
-
-def _count_rejected(integration_id: str) -> None:
-    integration_store().add_event(integration_id, "webhook", outcome="rejected")
-
-
-@cache
-def webhook_intake() -> WebhookIntake:
-    return WebhookIntake(
-        integrations=integration_store(),
-        secrets=secret_store(),
-        queue=queues(),
-        blobs=blob_store(),
-        adapter_for=adapter_for,
-        on_rejected=_count_rejected,
-        registers_webhooks=registers_webhooks,
     )
 
 

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from agiletrack.models.integrations import Integration, SyncProgress, SyncRun
     from agiletrack.models.records import Record
     from agiletrack.models.teams import Team
+    from agiletrack.models.webhook_target import WebhookTarget
 
 
 class TeamStore(Protocol):
@@ -25,6 +26,7 @@ class TeamStore(Protocol):
 class IntegrationStore(Protocol):
     def create(self, integration: Integration) -> None: ...
     def get(self, integration_id: str) -> Integration | None: ...
+    def webhook_target(self, integration_id: str) -> WebhookTarget | None: ...
     def list_for_team(
         self, team_id: str, *, limit: int, next_token: str | None
     ) -> tuple[list[Integration], str | None]: ...

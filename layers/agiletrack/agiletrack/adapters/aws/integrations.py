@@ -35,6 +35,7 @@ from agiletrack.adapters.aws import clients
 from agiletrack.adapters.aws.dynamo import from_item, paginate, to_item, to_value
 from agiletrack.errors import Superseded, ValidationFailed
 from agiletrack.models.times import iso, utcnow
+from agiletrack.models.webhook_target import WebhookTarget
 from agiletrack.settings import get_settings
 
 if TYPE_CHECKING:
@@ -57,6 +58,12 @@ NOT_OUR_TOKEN = "next_token is not a token this API gave out."
 
 def _pk(integration_id: str) -> str:
     return f"INT#{integration_id}"
+
+
+_TARGET_NAMES = {
+    f"#{name}": name for name in ("id", "type", "status", "secret_name", "generation", "webhook_registration")
+}
+"""The attributes ``webhook_target`` projects (as names: ``status`` and ``type`` are DynamoDB reserved words)."""
 
 
 def _integration(item: dict[str, Any]) -> Integration:
@@ -141,6 +148,34 @@ class DynamoIntegrationStore:
             ConsistentRead=True,
         )
         return _integration(from_item(raw["Item"])) if "Item" in raw else None
+
+    def webhook_target(self, integration_id: str) -> WebhookTarget | None:
+        """What the webhooks function needs of an integration, read as plain values (no model): the six fields of
+        ``WebhookTarget``, projected, with the defaults ``Integration`` gives them."""
+        raw = clients.dynamodb().get_item(
+            TableName=self.table,
+            Key={"pk": to_value(_pk(integration_id)), "sk": to_value(META)},
+            ConsistentRead=True,
+            ProjectionExpression=", ".join(_TARGET_NAMES),
+            ExpressionAttributeNames=_TARGET_NAMES,
+        )
+        if "Item" not in raw:
+            return None
+        item = from_item(raw["Item"])
+        registration = item.get("webhook_registration")
+        registered = (
+            registration.get("callback_url")
+            if isinstance(registration, dict) and registration.get("state") == "registered"
+            else None
+        )
+        return WebhookTarget(
+            id=str(item["id"]),
+            type=str(item["type"]),
+            status=str(item.get("status") or "pending"),
+            secret_name=str(item["secret_name"]),
+            generation=int(item.get("generation") or 0),
+            registered_url=str(registered) if registered else None,
+        )
 
     def list_for_team(
         self, team_id: str, *, limit: int, next_token: str | None

@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from pydantic import BaseModel
+if TYPE_CHECKING:  # annotations only: the webhooks function uses the dataclasses here and loads no pydantic
+    from pydantic import BaseModel
 
-from agiletrack.metrics.stats import WeekValue
-from agiletrack.models.records import Record
+    from agiletrack.metrics.stats import WeekValue
+    from agiletrack.models.records import Record
 
 
 @dataclass
@@ -109,6 +110,14 @@ class WebhookDelivery:
     """The exact URL the provider called (Trello signs it together with the body)."""
 
 
+def header_value(headers: Mapping[str, str], name: str) -> str | None:
+    """A header by its lower-cased ``name`` (headers arrive lower-cased; a caller's own may not be)."""
+    value = headers.get(name)
+    if value is None:
+        value = next((v for k, v in headers.items() if k.lower() == name), None)
+    return value
+
+
 @dataclass
 class WebhookSecrets:
     webhook_secret: str | None
@@ -188,10 +197,30 @@ class WebhookRegistrar(Protocol):
         ...
 
 
-class ProviderAdapter(Protocol):
-    """Implemented once per provider. Methods raise the typed errors of ``agiletrack.errors``:
-    ``AuthError`` (credentials refused), ``RateLimitError`` (with ``retry_at``), ``ProviderRefused``
-    (a refusal the user can fix: not found, no access), ``ProviderError`` (anything else)."""
+class WebhookChecks(Protocol):
+    """What the webhooks function asks of a provider before it queues a delivery, imported without pydantic
+    (each provider's ``intake.py``; its adapter inherits them): the delivery's id, its signature, whether the body
+    is a payload the provider sends. ``registers_webhooks`` is the spec's ``webhook_registrar is not None``."""
+
+    registers_webhooks: ClassVar[bool]
+
+    def delivery_id(self, delivery: WebhookDelivery) -> str | None:
+        """The provider's id of this delivery, the same across its retries (de-duplication), or None."""
+        ...
+
+    def verify_webhook(self, delivery: WebhookDelivery, secrets: WebhookSecrets) -> bool:
+        """Whether the delivery's signature holds (constant time); False without one."""
+        ...
+
+    def webhook_payload(self, delivery: WebhookDelivery) -> Mapping[str, Any]:
+        """The body as the provider's JSON object; ``InvalidPayload`` (400 at intake) when it is not one."""
+        ...
+
+
+class ProviderAdapter(WebhookChecks, Protocol):
+    """Implemented once per provider; its webhook checks come from its ``intake.py``. Methods raise the typed
+    errors of ``agiletrack.errors``: ``AuthError`` (credentials refused), ``RateLimitError`` (with ``retry_at``),
+    ``ProviderRefused`` (a refusal the user can fix: not found, no access), ``ProviderError`` (anything else)."""
 
     provider: ClassVar[str]
     """The integration type this adapter serves (its ``ProviderSpec.name``)."""
@@ -213,19 +242,6 @@ class ProviderAdapter(Protocol):
         """Everything changed since ``ctx.cursor`` (or the backfill start), page by page, resumable:
         a sync that stops after any page and starts again from that page's cursor pulls no page twice
         and misses nothing."""
-        ...
-
-    def delivery_id(self, delivery: WebhookDelivery) -> str | None:
-        """The provider's id of a delivery, stable across redeliveries (for de-duplication)."""
-        ...
-
-    def verify_webhook(self, delivery: WebhookDelivery, secrets: WebhookSecrets) -> bool:
-        """Constant-time signature check of the raw body."""
-        ...
-
-    def webhook_payload(self, delivery: WebhookDelivery) -> Mapping[str, Any]:
-        """The verified delivery's payload as the provider sends it; ``InvalidPayload`` (400) when the body
-        is not one (the intake refuses it instead of queueing what processing can never read)."""
         ...
 
     def parse_webhook(

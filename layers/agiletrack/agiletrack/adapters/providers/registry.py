@@ -1,9 +1,10 @@
 """Which providers exist, what each declares, and which adapter serves each.
 
-Adding a provider is one line in ``_SPECS``: its name and its package's spec module (see
-``agiletrack.adapters.providers.spec``). Spec modules are light (config models and record types), so any
-function can ask for every provider's record kinds or credential fields; adapters are imported on first
-use, so a function only loads the adapters it serves.
+Adding a provider is a line in ``_SPECS`` (its name and its package's spec module, see
+``agiletrack.adapters.providers.spec``) and one in ``_INTAKES`` (its webhook checks). Spec modules are light
+(config models and record types), so any function can ask for every provider's record kinds or credential
+fields; adapters are imported on first use, so a function only loads the adapters it serves; the webhooks
+function loads only intakes, which import no pydantic.
 """
 
 from __future__ import annotations
@@ -11,18 +12,27 @@ from __future__ import annotations
 import functools
 import importlib
 from collections.abc import Iterable, Mapping
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-from agiletrack.adapters.providers.base import ProviderAdapter, WebhookRegistrar
+from agiletrack.adapters.providers.base import ProviderAdapter, WebhookChecks, WebhookRegistrar
 from agiletrack.adapters.providers.spec import ProviderSpec, ValidatorFactory
 from agiletrack.errors import UnsupportedProvider
-from agiletrack.models.records import Record
+
+if TYPE_CHECKING:
+    from agiletrack.models.records import Record
 
 _SPECS: dict[str, str] = {
     "github": "agiletrack.adapters.providers.github.spec",
     "jira": "agiletrack.adapters.providers.jira.spec",
     "trello": "agiletrack.adapters.providers.trello.spec",
 }
+_INTAKES: dict[str, str] = {
+    "github": "agiletrack.adapters.providers.github.intake:GitHubIntake",
+    "jira": "agiletrack.adapters.providers.jira.intake:JiraIntake",
+    "trello": "agiletrack.adapters.providers.trello.intake:TrelloIntake",
+}
+"""Each built-in provider's ``WebhookChecks``, imported without its spec: a spec holds pydantic models, and the
+webhooks function needs none of them."""
 PROVIDER_NAMES: tuple[str, ...] = tuple(_SPECS)
 """The integration types the API accepts."""
 _EXTRA: dict[str, ProviderSpec] = {}
@@ -102,12 +112,25 @@ def validator_factory(provider: str) -> ValidatorFactory | None:
 
 
 def registers_webhooks(provider: str) -> bool:
-    """Whether ``provider`` registers its webhooks through its API (``ProviderSpec.webhook_registrar``); False
-    for an unknown provider."""
+    """Whether ``provider`` registers its webhooks through its API (``ProviderSpec.webhook_registrar``; a
+    built-in provider's intake says it without loading the spec); False for an unknown provider."""
+    if provider in _INTAKES:
+        return _intake(provider).registers_webhooks
     try:
         return spec_for(provider).webhook_registrar is not None
     except UnsupportedProvider:
         return False
+
+
+def webhook_checks_for(provider: str) -> WebhookChecks:
+    """What the webhooks function checks a delivery with: a built-in provider's ``intake.py`` (no pydantic), or
+    another provider's adapter; ``UnsupportedProvider`` for a provider without either."""
+    return _intake(provider) if provider in _INTAKES else adapter_for(provider)
+
+
+@functools.cache
+def _intake(provider: str) -> WebhookChecks:
+    return cast(WebhookChecks, _load(_INTAKES[provider])())
 
 
 def webhook_registrar_for(provider: str) -> WebhookRegistrar | None:

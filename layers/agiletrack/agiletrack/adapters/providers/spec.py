@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
-from agiletrack.models.records import Record
+    from agiletrack.models.records import Record
 
-Validator = Callable[[BaseModel, Mapping[str, str]], object]
+Validator = Callable[["BaseModel", Mapping[str, str]], object]
 """Tries a full config (credentials included) against the provider; raises ``AuthError``, ``ProviderRefused``
 or ``ProviderError``."""
 ValidatorFactory = Callable[[float], Validator]

@@ -82,11 +82,11 @@ from agiletrack.adapters.providers.base import (
     ValidationInfo,
     WebhookDelivery,
     WebhookResult,
-    WebhookSecrets,
 )
 from agiletrack.adapters.providers.github import queries, webhooks
 from agiletrack.adapters.providers.github.config import GitHubConfig
 from agiletrack.adapters.providers.github.graphql import GraphQLClient, auth_headers, classify
+from agiletrack.adapters.providers.github.intake import GitHubIntake
 from agiletrack.adapters.providers.github.metrics import compute_github_metrics, compute_github_series
 from agiletrack.adapters.providers.github.records import Commit, Issue, PullRequest, PullRequestReview
 from agiletrack.adapters.providers.github.spec import SPEC
@@ -402,7 +402,7 @@ def _json(response: httpx.Response) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- the adapter
-class GitHubAdapter:
+class GitHubAdapter(GitHubIntake):
     provider: ClassVar[str] = "github"
     config_model: ClassVar[type[BaseModel]] = SPEC.config_model
     credential_fields: ClassVar[tuple[str, ...]] = SPEC.credential_fields
@@ -683,15 +683,6 @@ class GitHubAdapter:
         return record
 
     # ------------------------------------------------------------ webhooks
-    def delivery_id(self, delivery: WebhookDelivery) -> str | None:
-        return webhooks.delivery_id(delivery)
-
-    def verify_webhook(self, delivery: WebhookDelivery, secrets: WebhookSecrets) -> bool:
-        return webhooks.verify(delivery, secrets.webhook_secret)
-
-    def webhook_payload(self, delivery: WebhookDelivery) -> Mapping[str, Any]:
-        return webhooks.decoded_payload(delivery)
-
     def parse_webhook(
         self,
         delivery: WebhookDelivery,

@@ -1,4 +1,5 @@
-"""GitHub webhook deliveries: signature check, parsing into records, and merging partial PR records.
+"""GitHub webhook deliveries: parsing into records, and merging partial PR records (the checks at intake, the
+signature among them, are in ``intake.py``).
 
 What each delivery becomes (other events and actions are accepted and ``ignored``):
 
@@ -30,24 +31,18 @@ the record is serialized in between (unless with ``model_dump(exclude_unset=True
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, cast
-from urllib.parse import parse_qs
 
-from agiletrack.adapters.providers.base import WebhookDelivery, WebhookResult
+from agiletrack.adapters.providers.base import WebhookDelivery, WebhookResult, header_value
 from agiletrack.adapters.providers.github.config import GitHubConfig
+from agiletrack.adapters.providers.github.intake import decoded_payload
 from agiletrack.adapters.providers.github.records import Commit, Issue, PullRequest, PullRequestReview, ReviewState
-from agiletrack.errors import InvalidPayload
 from agiletrack.models.common import as_utc, parse_iso
 from agiletrack.models.records import Record
 
-SIGNATURE_HEADER = "x-hub-signature-256"
 EVENT_HEADER = "x-github-event"
-DELIVERY_HEADER = "x-github-delivery"
 MALFORMED = "malformed"
 """The event name a signed delivery we cannot read is counted under (as for every provider)."""
 
@@ -59,52 +54,6 @@ COMMENT_ACTIONS = frozenset({"created", "deleted"})
 ISSUE_ACTIONS = frozenset({"opened", "edited", "closed", "reopened"})
 ISSUE_GONE_ACTIONS = frozenset({"deleted", "transferred"})
 REVIEW_STATES: frozenset[str] = frozenset({"APPROVED", "CHANGES_REQUESTED", "COMMENTED", "DISMISSED", "PENDING"})
-
-
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    value = headers.get(name)
-    if value is None:
-        for key, candidate in headers.items():
-            if key.lower() == name:
-                return candidate
-    return value
-
-
-def delivery_id(delivery: WebhookDelivery) -> str | None:
-    return _header(delivery.headers, DELIVERY_HEADER) or None
-
-
-def sign(secret: str, body: bytes) -> str:
-    """The ``X-Hub-Signature-256`` value GitHub sends for ``body``."""
-    return "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
-
-
-def verify(delivery: WebhookDelivery, secret: str | None) -> bool:
-    """Constant-time check of ``X-Hub-Signature-256`` over the raw body; no secret or no header → False."""
-    received = _header(delivery.headers, SIGNATURE_HEADER)
-    if not secret or not received:
-        return False
-    expected = sign(secret, delivery.body)
-    return hmac.compare_digest(expected.encode("utf-8"), received.strip().encode("utf-8", "replace"))
-
-
-# ---------------------------------------------------------------- parsing
-def decoded_payload(delivery: WebhookDelivery) -> dict[str, Any]:
-    """The delivery's JSON object (a JSON body, or a form body's ``payload`` field); else ``InvalidPayload``."""
-    content_type = (_header(delivery.headers, "content-type") or "").lower()
-    try:
-        text = delivery.body.decode("utf-8")
-        if "application/x-www-form-urlencoded" in content_type:
-            fields = parse_qs(text, keep_blank_values=True)
-            if "payload" not in fields:
-                raise InvalidPayload("The form-encoded delivery has no payload field.")
-            text = fields["payload"][0]
-        payload = json.loads(text)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:  # nested beyond the parser, too
-        raise InvalidPayload("The delivery body is not a GitHub JSON payload.") from exc
-    if not isinstance(payload, dict):
-        raise InvalidPayload("The delivery body is not a JSON object.")
-    return payload
 
 
 def _obj(value: object) -> dict[str, Any]:
@@ -133,7 +82,7 @@ def _other_repository(payload: Mapping[str, Any], config: GitHubConfig) -> bool:
 
 
 def parse(delivery: WebhookDelivery, config: GitHubConfig) -> WebhookResult:
-    event = _header(delivery.headers, EVENT_HEADER) or "unknown"
+    event = header_value(delivery.headers, EVENT_HEADER) or "unknown"
     payload = decoded_payload(delivery)
     try:
         return _parse(event, payload, delivery, config)

@@ -18,11 +18,11 @@ from agiletrack.adapters.providers.base import (
     ValidationInfo,
     WebhookDelivery,
     WebhookResult,
-    WebhookSecrets,
 )
 from agiletrack.adapters.providers.jira import webhooks
 from agiletrack.adapters.providers.jira.client import JiraClient
 from agiletrack.adapters.providers.jira.config import JiraConfig
+from agiletrack.adapters.providers.jira.intake import JiraIntake
 from agiletrack.adapters.providers.jira.metrics import JiraData, compute_jira_metrics, compute_jira_series
 from agiletrack.adapters.providers.jira.pull import JiraPull
 from agiletrack.adapters.providers.jira.records import JiraSprint
@@ -65,7 +65,7 @@ def _jira_config(config: BaseModel) -> JiraConfig:
     return config
 
 
-class JiraAdapter:
+class JiraAdapter(JiraIntake):
     provider: ClassVar[str] = "jira"
     config_model: ClassVar[type[BaseModel]] = SPEC.config_model
     credential_fields: ClassVar[tuple[str, ...]] = SPEC.credential_fields
@@ -104,15 +104,6 @@ class JiraAdapter:
         return records
 
     # ------------------------------------------------------------ webhooks
-    def delivery_id(self, delivery: WebhookDelivery) -> str | None:
-        return webhooks.delivery_id(delivery)
-
-    def verify_webhook(self, delivery: WebhookDelivery, secrets: WebhookSecrets) -> bool:
-        return webhooks.verify(delivery, secrets)
-
-    def webhook_payload(self, delivery: WebhookDelivery) -> Mapping[str, Any]:
-        return webhooks.decoded_payload(delivery)
-
     def parse_webhook(
         self, delivery: WebhookDelivery, config: BaseModel, provider_state: Mapping[str, Any] | None = None
     ) -> WebhookResult:

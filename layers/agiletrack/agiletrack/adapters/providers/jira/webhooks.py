@@ -27,15 +27,14 @@ Every verified delivery marks the webhook connected: Jira has no ping.
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
 
-from agiletrack.adapters.providers.base import WebhookDelivery, WebhookResult, WebhookSecrets
+from agiletrack.adapters.providers.base import WebhookDelivery, WebhookResult
 from agiletrack.adapters.providers.jira.config import JiraConfig
+from agiletrack.adapters.providers.jira.intake import payload_of
 from agiletrack.adapters.providers.jira.normalize import (
     FieldIds,
     history_changes,
@@ -45,13 +44,9 @@ from agiletrack.adapters.providers.jira.normalize import (
     sprint_record,
 )
 from agiletrack.adapters.providers.jira.records import JiraIssue
-from agiletrack.adapters.providers.jira.signature import verify_jira_signature
-from agiletrack.errors import InvalidPayload
 from agiletrack.models.common import as_utc
 from agiletrack.models.records import Record
 
-SIGNATURE_HEADER = "x-hub-signature"
-DELIVERY_HEADER = "x-atlassian-webhook-identifier"
 MALFORMED = "malformed"
 """The event name of a verified delivery we cannot read (counted, nothing stored)."""
 
@@ -59,49 +54,10 @@ ISSUE_EVENTS = frozenset({"jira:issue_created", "jira:issue_updated"})
 ISSUE_DELETED = "jira:issue_deleted"
 SPRINT_EVENTS = frozenset({"sprint_created", "sprint_updated", "sprint_started", "sprint_closed"})
 SPRINT_DELETED = "sprint_deleted"
-_DELIVERY_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _UNREADABLE = (KeyError, TypeError, ValueError, AttributeError, OverflowError, OSError)
 """What a payload of the wrong shape makes the normalizers raise (pydantic's ValidationError is a ValueError;
 an out-of-range epoch gives OverflowError or OSError)."""
 _UNKNOWN_WITHOUT_FIELD_IDS = {"sprint": "sprint_ids", "estimate": "estimate"}
-
-
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    value = headers.get(name)
-    if value is None:
-        value = next((v for k, v in headers.items() if k.lower() == name), None)
-    return value
-
-
-def delivery_id(delivery: WebhookDelivery) -> str | None:
-    """``X-Atlassian-Webhook-Identifier`` (the same across Jira's retries) when it is a sane token, else None."""
-    value = (_header(delivery.headers, DELIVERY_HEADER) or "").strip()
-    return value if _DELIVERY_ID.match(value) else None
-
-
-def verify(delivery: WebhookDelivery, secrets: WebhookSecrets) -> bool:
-    """``X-Hub-Signature: sha256=<hmac>`` of the raw body with the webhook secret, in constant time; a delivery
-    without the header, with another algorithm, or an integration without a secret is False."""
-    if not secrets.webhook_secret:
-        return False
-    return verify_jira_signature(secrets.webhook_secret, delivery.body, _header(delivery.headers, SIGNATURE_HEADER))
-
-
-# ---------------------------------------------------------------- parsing
-def _payload(body: bytes) -> dict[str, Any] | None:
-    try:
-        payload = json.loads(body)
-    except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested beyond the parser
-        return None
-    return cast(dict[str, Any], payload) if isinstance(payload, dict) else None
-
-
-def decoded_payload(delivery: WebhookDelivery) -> dict[str, Any]:
-    """The delivery's JSON object; ``InvalidPayload`` (400 at intake) for a body that is not one."""
-    payload = _payload(delivery.body)
-    if payload is None:
-        raise InvalidPayload("The delivery body is not a Jira JSON object.")
-    return payload
 
 
 def _obj(value: object) -> dict[str, Any]:
@@ -128,7 +84,7 @@ def _field_ids(provider_state: Mapping[str, Any]) -> FieldIds:
 
 def parse(delivery: WebhookDelivery, config: JiraConfig, provider_state: Mapping[str, Any]) -> WebhookResult:
     """What a verified delivery means. Total: a malformed delivery is ``ignored`` as ``malformed``."""
-    payload = _payload(delivery.body)
+    payload = payload_of(delivery.body)
     event = payload.get("webhookEvent") if payload is not None else None
     if payload is None or not isinstance(event, str) or not event:
         return WebhookResult(event=MALFORMED, ignored=True, connected=True)

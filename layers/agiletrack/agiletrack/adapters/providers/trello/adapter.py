@@ -18,12 +18,12 @@ from agiletrack.adapters.providers.base import (
     ValidationInfo,
     WebhookDelivery,
     WebhookResult,
-    WebhookSecrets,
 )
 from agiletrack.adapters.providers.trello import webhooks
 from agiletrack.adapters.providers.trello.client import PACER, Pacer, TrelloClient
 from agiletrack.adapters.providers.trello.config import TrelloConfig, api_root
 from agiletrack.adapters.providers.trello.history import BoardHistory
+from agiletrack.adapters.providers.trello.intake import TrelloIntake
 from agiletrack.adapters.providers.trello.metrics import compute_trello_metrics, compute_trello_series
 from agiletrack.adapters.providers.trello.pull import TrelloPull
 from agiletrack.adapters.providers.trello.spec import SPEC
@@ -42,7 +42,7 @@ def _trello_config(config: BaseModel) -> TrelloConfig:
     return config
 
 
-class TrelloAdapter:
+class TrelloAdapter(TrelloIntake):
     provider: ClassVar[str] = "trello"
     config_model: ClassVar[type[BaseModel]] = SPEC.config_model
     credential_fields: ClassVar[tuple[str, ...]] = SPEC.credential_fields
@@ -100,15 +100,6 @@ class TrelloAdapter:
         return records
 
     # ------------------------------------------------------------ webhooks
-    def delivery_id(self, delivery: WebhookDelivery) -> str | None:
-        return webhooks.delivery_id(delivery)
-
-    def verify_webhook(self, delivery: WebhookDelivery, secrets: WebhookSecrets) -> bool:
-        return webhooks.verify(delivery, secrets)
-
-    def webhook_payload(self, delivery: WebhookDelivery) -> Mapping[str, Any]:
-        return webhooks.decoded_payload(delivery)
-
     def parse_webhook(
         self, delivery: WebhookDelivery, config: BaseModel, provider_state: Mapping[str, Any] | None = None
     ) -> WebhookResult:

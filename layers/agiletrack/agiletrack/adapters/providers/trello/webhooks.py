@@ -25,42 +25,22 @@ so the event is the action's ``type``.
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Mapping
 from typing import Any, cast
 
-from agiletrack.adapters.providers.base import WebhookDelivery, WebhookResult, WebhookSecrets
+from agiletrack.adapters.providers.base import WebhookDelivery, WebhookResult
 from agiletrack.adapters.providers.trello.config import TrelloConfig
+from agiletrack.adapters.providers.trello.intake import payload_of
 from agiletrack.adapters.providers.trello.normalize import action_record
 from agiletrack.adapters.providers.trello.records import TrelloAction, TrelloCard, TrelloLabel, TrelloList
-from agiletrack.adapters.providers.trello.signature import verify_trello_signature
-from agiletrack.errors import InvalidPayload
 from agiletrack.models.records import Record
 
-SIGNATURE_HEADER = "x-trello-webhook"
 MALFORMED = "malformed"
-_ACTION_ID = re.compile(r"^[0-9a-fA-F]{24}$")
 GONE_TYPES = frozenset({"deleteCard", "moveCardFromBoard"})
 LIST_TYPES = frozenset({"createList", "updateList"})
 LABEL_TYPES = frozenset({"createLabel", "updateLabel", "addLabelToCard", "removeLabelFromCard"})
 LABEL_CHANGES = {"addLabelToCard": True, "removeLabelFromCard": False}
 _UNREADABLE = (KeyError, TypeError, ValueError, AttributeError, OverflowError)
-
-
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    value = headers.get(name)
-    if value is None:
-        value = next((v for k, v in headers.items() if k.lower() == name), None)
-    return value
-
-
-def _payload(body: bytes) -> dict[str, Any] | None:
-    try:
-        payload = json.loads(body)
-    except (ValueError, RecursionError):
-        return None
-    return cast(dict[str, Any], payload) if isinstance(payload, dict) else None
 
 
 def _obj(value: object) -> dict[str, Any]:
@@ -71,31 +51,6 @@ def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def decoded_payload(delivery: WebhookDelivery) -> dict[str, Any]:
-    """The delivery's JSON object; ``InvalidPayload`` (400 at intake) for a body that is not one."""
-    payload = _payload(delivery.body)
-    if payload is None:
-        raise InvalidPayload("The delivery body is not a Trello JSON object.")
-    return payload
-
-
-def delivery_id(delivery: WebhookDelivery) -> str | None:
-    """The action's id (24 hex digits, the same across Trello's retries), else None."""
-    payload = _payload(delivery.body)
-    value = _obj(payload.get("action")).get("id") if payload is not None else None
-    return value if isinstance(value, str) and _ACTION_ID.match(value) else None
-
-
-def verify(delivery: WebhookDelivery, secrets: WebhookSecrets) -> bool:
-    """The signature of the raw body and the exact callback URL with the application secret; False without one."""
-    secret = secrets.credentials.get("api_secret") or ""
-    if not secret or not delivery.callback_url:
-        return False
-    header = _header(delivery.headers, SIGNATURE_HEADER)
-    return verify_trello_signature(secret, delivery.body, delivery.callback_url, header)
-
-
-# ---------------------------------------------------------------- parsing
 def _ours(data: Mapping[str, Any], config: TrelloConfig, provider_state: Mapping[str, Any]) -> bool:
     board = _obj(data.get("board"))
     names = {_text(board.get("id")), _text(board.get("shortLink"))} - {None}
@@ -105,7 +60,7 @@ def _ours(data: Mapping[str, Any], config: TrelloConfig, provider_state: Mapping
 
 def parse(delivery: WebhookDelivery, config: TrelloConfig, provider_state: Mapping[str, Any]) -> WebhookResult:
     """What a verified delivery means. Total: a malformed delivery is ``ignored`` as ``malformed``."""
-    payload = _payload(delivery.body)
+    payload = payload_of(delivery.body)
     raw = _obj(payload.get("action")) if payload is not None else {}
     try:
         action = action_record(raw)

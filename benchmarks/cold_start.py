@@ -13,6 +13,9 @@ template has ``Tracing: Active``) and the X-Ray SDK is in Lambda mode. Rounds in
 then every function, in an order that rotates each round) so the baseline and the functions see the same load on
 a shared machine. Wall time decides; the child's CPU time is shown beside it.
 
+Beside them, in the same rounds, the dependency floors (``FLOORS``): the libraries each function cannot do
+without on any request, imported alone, so each function's ratio can be read against the lowest it could have.
+
 Then, as information: the same imports from a copy of the layer without its bytecode (what SAM's ``python3.11``
 builder shipped before: Lambda's ``/opt`` is read-only, so every cold start compiled it); one
 ``python -X importtime`` run per function for its top contributors beyond what ``import boto3`` loads; and the
@@ -51,6 +54,47 @@ EVENTS = {
     "SyncWorkerFunction": "sqs_sync_job.json",
 }
 """The sample event each function's first invocation gets (``events/``)."""
+_OBSERVABILITY = (
+    "import boto3\n"
+    "from aws_lambda_powertools import Logger, Metrics, Tracer\n"
+    "Logger(service='floor'); Tracer(service='floor', patch_modules=('botocore',)); Metrics(namespace='floor')\n"
+)
+_PYDANTIC = (
+    "from pydantic import BaseModel, Field\n"
+    "class Floor(BaseModel):\n"
+    "    a: int\n"
+    "    b: str = Field(default='x')\n"
+    "Floor.model_validate({'a': 1}).model_dump_json()\n"
+)
+_SQS_BATCH = (
+    "from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType\n"
+    "BatchProcessor(event_type=EventType.SQS)\n"
+)
+FLOORS: dict[str, str] = {
+    "observability": _OBSERVABILITY,
+    "sqs_batch": _OBSERVABILITY + _PYDANTIC + _SQS_BATCH,
+    "sqs_batch_idempotent": _OBSERVABILITY
+    + _PYDANTIC
+    + _SQS_BATCH
+    + "from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, idempotent_function\n",
+    "http_resolver": _OBSERVABILITY
+    + _PYDANTIC
+    + "from aws_lambda_powertools.event_handler import APIGatewayHttpResolver\n"
+    + "APIGatewayHttpResolver(enable_validation=True)\n",
+}
+"""What each function cannot do without on any request, with the libraries the product chose: boto3, Powertools'
+Logger, Tracer and Metrics (every function); pydantic with a model validated (the functions that read an
+integration or records on every request: the API, the event processor, the sync worker); Powertools' SQS batch
+processing (the two queue consumers), its idempotency (the event processor) and its HTTP resolver with validation
+(the API). Measured like the functions, from the same layer: the lowest cold import each function could have."""
+FLOOR_OF = {
+    "ApiFunction": "http_resolver",
+    "AuthorizerFunction": "observability",
+    "WebhooksFunction": "observability",
+    "EventProcessorFunction": "sqs_batch_idempotent",
+    "SchedulerFunction": "observability",
+    "SyncWorkerFunction": "sqs_batch",
+}
 SAMPLE_TOKEN = "at_Q2hhbmdlTWVCZWZvcmVTaGlwcGluZ1RoaXNUb2tlbjA"
 """The token of ``events/authorizer_request.json``; its team is the one ``events/api_teams_me.json`` names."""
 SAMPLE_TEAM = ("team_8c1e4f2a9b3d7e60", "Platform team")
@@ -63,6 +107,10 @@ target, out = sys.argv[1], sys.argv[2]
 if target == "boto3":
     sys.path[0:0] = [os.environ["BENCH_LAYER"]]
     import boto3
+    handler = None
+elif target.startswith("floor:"):
+    sys.path[0:0] = [os.environ["BENCH_LAYER"]]
+    exec(compile(os.environ["BENCH_FLOOR"], "floor", "exec"), {})
     handler = None
 else:
     import importlib.util
@@ -318,15 +366,24 @@ def run() -> dict[str, Any]:
     specs = _functions()
     envs = _environments(specs)
     baseline_env = envs[specs[0].logical_id]
-    wall: dict[str, list[float]] = {"boto3": [], **{s.logical_id: [] for s in specs}}
+    floors = [f"floor:{name}" for name in FLOORS]
+    wall: dict[str, list[float]] = {"boto3": [], **{s.logical_id: [] for s in specs}, **{f: [] for f in floors}}
     cpu: dict[str, list[float]] = {name: [] for name in wall}
     modules: dict[str, int] = {}
-    progress(f"cold_start: {ROUNDS} rounds of bare boto3 and {len(specs)} functions, each a fresh process")
+    progress(
+        f"cold_start: {ROUNDS} rounds of bare boto3, {len(FLOORS)} dependency floors and {len(specs)} functions, "
+        "each a fresh process"
+    )
     for round_no in range(ROUNDS):
         shift = round_no % len(specs)
-        for target in ["boto3", *[s.logical_id for s in specs[shift:] + specs[:shift]]]:
+        for target in ["boto3", *floors, *[s.logical_id for s in specs[shift:] + specs[:shift]]]:
             spec = next((s for s in specs if s.logical_id == target), None)
-            result, _ = _run("boto3" if spec is None else str(spec.module_file), envs[target] if spec else baseline_env)
+            if spec is not None:
+                result, _ = _run(str(spec.module_file), envs[target])
+            elif target.startswith("floor:"):
+                result, _ = _run(target, {**baseline_env, "BENCH_FLOOR": FLOORS[target.partition(":")[2]]})
+            else:
+                result, _ = _run("boto3", baseline_env)
             wall[target].append(result["import_ms"])
             cpu[target].append(result["import_cpu_ms"])
             modules[target] = result["modules"]
@@ -341,6 +398,8 @@ def run() -> dict[str, Any]:
         _, trace = _run(str(spec.module_file), envs[spec.logical_id], "-X", "importtime")
         stats = _stats(wall[spec.logical_id])
         ratio = stats["median_ms"] / boto3_median
+        floor = FLOOR_OF[spec.logical_id]
+        floor_median = quantile(wall[f"floor:{floor}"], 0.5)
         functions[spec.logical_id] = {
             "module": str(spec.module_file.relative_to(REPO_ROOT)),
             "import": stats,
@@ -351,6 +410,11 @@ def run() -> dict[str, Any]:
             "modules": modules[spec.logical_id],
             "top": top_contributors(importtime_rows(trace), baseline),
             "passed": ratio <= TARGET_RATIO,
+            "floor": {
+                "name": floor,
+                "ratio": round(floor_median / boto3_median, 2),
+                "beyond_floor_ms": round(stats["median_ms"] - floor_median, 1),
+            },
             "without_bytecode": sources["functions"][spec.logical_id],
         }
     progress("cold_start: first invocations against moto's server")
@@ -367,6 +431,13 @@ def run() -> dict[str, Any]:
             "without_bytecode": sources["boto3"],
         },
         "source_rounds": SOURCE_ROUNDS,
+        "floors": {
+            name: {
+                **_stats(wall[f"floor:{name}"]),
+                "ratio": round(quantile(wall[f"floor:{name}"], 0.5) / boto3_median, 2),
+            }
+            for name in FLOORS
+        },
         "functions": functions,
         "passed": all(f["passed"] for f in functions.values()),
         "elapsed_s": round(time.perf_counter() - started, 1),

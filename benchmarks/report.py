@@ -665,6 +665,7 @@ def _cold_start_section(result: dict[str, Any]) -> list[str]:
             _ms(boto3["cpu"]["median_ms"]),
             "1.00x",
             _n(boto3["modules"]),
+            "",
             _ms(boto3["without_bytecode"]["median_ms"]) if "without_bytecode" in boto3 else "n/a",
             "",
             "",
@@ -682,6 +683,9 @@ def _cold_start_section(result: dict[str, Any]) -> list[str]:
                 _ms(f["import_cpu"]["median_ms"]),
                 f"{f['cpu_ratio']}x",
                 _n(f["modules"]),
+                f"`{f['floor']['name']}` {f['floor']['ratio']}x, +{f['floor']['beyond_floor_ms']:.0f} ms"
+                if "floor" in f
+                else "n/a",
                 _ms(f["without_bytecode"]["median_ms"]) if "without_bytecode" in f else "n/a",
                 _ms(first["first_invocation"]["median_ms"]) if first else "n/a",
                 f"`{first['event']}` → {first['outcome']}, {_ms(first['first_call']['median_ms'])}" if first else "n/a",
@@ -706,6 +710,7 @@ def _cold_start_section(result: dict[str, Any]) -> list[str]:
                 "CPU median",
                 "CPU ratio",
                 "Modules",
+                "Its dependency floor; the function beyond it",
                 "Layer without bytecode (median)",
                 "First invocation (median)",
                 "First call: event → answer, time",
@@ -723,6 +728,17 @@ def _cold_start_section(result: dict[str, Any]) -> list[str]:
         "after the module's last line (interpreter start-up excluded, the same for both); the CPU columns are the "
         "process's CPU time over the same span, less disturbed by other work on a shared machine. Target: each "
         f"function's median at most {result['target_ratio']}x bare boto3's.",
+        "- Dependency floors, in the same rounds: what a function cannot do without on any request, with the "
+        "libraries the product chose, imported alone from the same layer (`benchmarks/cold_start.py`, `FLOORS`): "
+        + "; ".join(
+            f"`{name}` {floor['ratio']}x ({_ms(floor['median_ms'])})"
+            for name, floor in result.get("floors", {}).items()
+        )
+        + ". `observability` is boto3 with Powertools' Logger, Tracer (X-Ray, botocore patched) and Metrics; "
+        "`sqs_batch` adds pydantic with a model validated and Powertools' SQS batch processor (the sync worker: "
+        "every job reads an integration); `sqs_batch_idempotent` adds Powertools' idempotency (the event "
+        "processor); `http_resolver` is `observability`, pydantic and Powertools' HTTP resolver with validation "
+        "(the API). A floor over 1.5x is a target no code of ours can meet with those libraries.",
         f"- Layer without bytecode: the same imports, {result.get('source_rounds', 'n/a')} rounds, from a copy of "
         "the layer with no `__pycache__`: what SAM's `python3.11` builder shipped before the Makefile (Lambda's "
         "`/opt` is read-only, so every cold start compiled every module again). Information: the change's effect.",

@@ -120,7 +120,7 @@ def test_checking_a_delivery_of_every_provider_loads_no_pydantic() -> None:
         "from datetime import UTC, datetime\n"
         "from agiletrack.adapters.providers.base import WebhookDelivery, WebhookSecrets\n"
         "from agiletrack.adapters.providers.registry import PROVIDER_NAMES, registers_webhooks, webhook_checks_for\n"
-        "body = b'{\"action\": {\"id\": \"6b0000000000000000000042\"}}'\n"
+        'body = b\'{"action": {"id": "6b0000000000000000000042"}}\'\n'
         "for name in PROVIDER_NAMES:\n"
         "    checks = webhook_checks_for(name); registers_webhooks(name)\n"
         "    delivery = WebhookDelivery('int_1', name, {}, body, datetime.now(UTC), 'https://example.test/w')\n"

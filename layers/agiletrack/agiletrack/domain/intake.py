@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from agiletrack.adapters.providers.base import WebhookChecks, WebhookDelivery, WebhookSecrets
+from agiletrack.adapters.providers.deliveries import WebhookChecks, WebhookDelivery, WebhookSecrets
 from agiletrack.domain.ports import Blobs, IntegrationStore, Queues, SecretStore
 from agiletrack.errors import Gone, NotFound, PayloadTooLarge, Unauthorized
 from agiletrack.models.times import iso, utcnow

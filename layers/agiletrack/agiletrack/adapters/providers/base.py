@@ -13,6 +13,25 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
+from agiletrack.adapters.providers.deliveries import WebhookChecks, WebhookDelivery, WebhookSecrets, header_value
+
+__all__ = [
+    "ApiStats",
+    "Measured",
+    "ProviderAdapter",
+    "PullContext",
+    "PullPage",
+    "PullProgress",
+    "Registration",
+    "ValidationInfo",
+    "WebhookChecks",
+    "WebhookDelivery",
+    "WebhookRegistrar",
+    "WebhookResult",
+    "WebhookSecrets",
+    "header_value",
+]
+
 if TYPE_CHECKING:  # annotations only: the webhooks function uses the dataclasses here and loads no pydantic
     from pydantic import BaseModel
 
@@ -98,33 +117,6 @@ class PullPage:
 
 
 @dataclass
-class WebhookDelivery:
-    """A delivery as the webhooks function received it (headers lower-cased, the raw body)."""
-
-    integration_id: str
-    provider: str
-    headers: dict[str, str]
-    body: bytes
-    received_at: datetime
-    callback_url: str
-    """The exact URL the provider called (Trello signs it together with the body)."""
-
-
-def header_value(headers: Mapping[str, str], name: str) -> str | None:
-    """A header by its lower-cased ``name`` (headers arrive lower-cased; a caller's own may not be)."""
-    value = headers.get(name)
-    if value is None:
-        value = next((v for k, v in headers.items() if k.lower() == name), None)
-    return value
-
-
-@dataclass
-class WebhookSecrets:
-    webhook_secret: str | None
-    credentials: Mapping[str, str]
-
-
-@dataclass
 class WebhookResult:
     """What a delivery means for us."""
 
@@ -194,26 +186,6 @@ class WebhookRegistrar(Protocol):
         self, config: BaseModel, credentials: Mapping[str, str], registration: Registration
     ) -> Registration | None:
         """The webhook as the provider holds it now (``active`` read again); None when it is gone."""
-        ...
-
-
-class WebhookChecks(Protocol):
-    """What the webhooks function asks of a provider before it queues a delivery, imported without pydantic
-    (each provider's ``intake.py``; its adapter inherits them): the delivery's id, its signature, whether the body
-    is a payload the provider sends. ``registers_webhooks`` is the spec's ``webhook_registrar is not None``."""
-
-    registers_webhooks: ClassVar[bool]
-
-    def delivery_id(self, delivery: WebhookDelivery) -> str | None:
-        """The provider's id of this delivery, the same across its retries (de-duplication), or None."""
-        ...
-
-    def verify_webhook(self, delivery: WebhookDelivery, secrets: WebhookSecrets) -> bool:
-        """Whether the delivery's signature holds (constant time); False without one."""
-        ...
-
-    def webhook_payload(self, delivery: WebhookDelivery) -> Mapping[str, Any]:
-        """The body as the provider's JSON object; ``InvalidPayload`` (400 at intake) when it is not one."""
         ...
 
 

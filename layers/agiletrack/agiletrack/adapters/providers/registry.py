@@ -14,11 +14,12 @@ import importlib
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
-from agiletrack.adapters.providers.base import ProviderAdapter, WebhookChecks, WebhookRegistrar
-from agiletrack.adapters.providers.spec import ProviderSpec, ValidatorFactory
 from agiletrack.errors import UnsupportedProvider
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the webhooks function imports this module for the intakes alone, not base.py or spec.py
+    from agiletrack.adapters.providers.base import ProviderAdapter, WebhookRegistrar
+    from agiletrack.adapters.providers.deliveries import WebhookChecks
+    from agiletrack.adapters.providers.spec import ProviderSpec, ValidatorFactory
     from agiletrack.models.records import Record
 
 _SPECS: dict[str, str] = {
@@ -51,6 +52,8 @@ def register_extra(spec: ProviderSpec) -> None:
 
 @functools.cache
 def _builtin_spec(name: str) -> ProviderSpec:
+    from agiletrack.adapters.providers.spec import ProviderSpec
+
     spec = importlib.import_module(_SPECS[name]).SPEC
     if not isinstance(spec, ProviderSpec) or spec.name != name:
         raise TypeError(f"{_SPECS[name]}.SPEC is not the ProviderSpec of {name!r}")
@@ -108,7 +111,7 @@ def adapter_for(provider: str) -> ProviderAdapter:
 def validator_factory(provider: str) -> ValidatorFactory | None:
     """The provider's validator factory (``ProviderSpec.validator``), or None when it declares none."""
     target = spec_for(provider).validator
-    return cast(ValidatorFactory, _load(target)) if target else None
+    return cast("ValidatorFactory", _load(target)) if target else None
 
 
 def registers_webhooks(provider: str) -> bool:
@@ -130,7 +133,7 @@ def webhook_checks_for(provider: str) -> WebhookChecks:
 
 @functools.cache
 def _intake(provider: str) -> WebhookChecks:
-    return cast(WebhookChecks, _load(_INTAKES[provider])())
+    return cast("WebhookChecks", _load(_INTAKES[provider])())
 
 
 def webhook_registrar_for(provider: str) -> WebhookRegistrar | None:
@@ -142,7 +145,7 @@ def webhook_registrar_for(provider: str) -> WebhookRegistrar | None:
 def _registrar(provider: str) -> WebhookRegistrar:
     target = spec_for(provider).webhook_registrar
     assert target is not None
-    return cast(WebhookRegistrar, _load(target)())
+    return cast("WebhookRegistrar", _load(target)())
 
 
 @functools.cache
@@ -156,7 +159,7 @@ def _adapter(provider: str) -> ProviderAdapter:
             f"Syncing, webhooks and metrics for {provider!r} are not available yet.",
             details={"providers": list(providers())},
         )
-    return cast(ProviderAdapter, _load(target)())
+    return cast("ProviderAdapter", _load(target)())
 
 
 def _load(target: str) -> Any:

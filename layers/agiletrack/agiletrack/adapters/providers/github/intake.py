@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 from urllib.parse import parse_qs
 
-from agiletrack.adapters.providers.base import WebhookDelivery, WebhookSecrets, header_value
+from agiletrack.adapters.providers.deliveries import WebhookDelivery, WebhookSecrets, header_value
 from agiletrack.errors import InvalidPayload
 
 SIGNATURE_HEADER = "x-hub-signature-256"

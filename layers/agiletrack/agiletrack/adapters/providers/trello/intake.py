@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, ClassVar, cast
 
-from agiletrack.adapters.providers.base import WebhookDelivery, WebhookSecrets, header_value
+from agiletrack.adapters.providers.deliveries import WebhookDelivery, WebhookSecrets, header_value
 from agiletrack.adapters.providers.trello.signature import verify_trello_signature
 from agiletrack.errors import InvalidPayload
 

@@ -4,10 +4,13 @@ function imports this module, not ``base.py``: plain dataclasses and a protocol,
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, cast
+
+from agiletrack.errors import InvalidPayload
 
 
 @dataclass
@@ -55,3 +58,20 @@ class WebhookChecks(Protocol):
     def webhook_payload(self, delivery: WebhookDelivery) -> Mapping[str, Any]:
         """The body as the provider's JSON object; ``InvalidPayload`` (400 at intake) when it is not one."""
         ...
+
+
+def json_object(body: bytes) -> dict[str, Any] | None:
+    """The body's JSON object, or None (not JSON, not UTF-8, nested beyond the parser, not an object)."""
+    try:
+        payload = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    return cast(dict[str, Any], payload) if isinstance(payload, dict) else None
+
+
+def required_json_object(delivery: WebhookDelivery, provider_label: str) -> dict[str, Any]:
+    """The delivery's JSON object; ``InvalidPayload`` (400 at intake) for a body that is not one."""
+    payload = json_object(delivery.body)
+    if payload is None:
+        raise InvalidPayload(f"The delivery body is not a {provider_label} JSON object.")
+    return payload

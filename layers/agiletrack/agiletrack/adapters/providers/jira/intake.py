@@ -8,14 +8,17 @@ a secret signs the raw body in ``X-Hub-Signature`` as ``sha256=<HMAC-SHA256 hex>
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar
 
-from agiletrack.adapters.providers.deliveries import WebhookDelivery, WebhookSecrets, header_value
+from agiletrack.adapters.providers.deliveries import (
+    WebhookDelivery,
+    WebhookSecrets,
+    header_value,
+    required_json_object,
+)
 from agiletrack.adapters.providers.jira.signature import verify_jira_signature
-from agiletrack.errors import InvalidPayload
 
 SIGNATURE_HEADER = "x-hub-signature"
 DELIVERY_HEADER = "x-atlassian-webhook-identifier"
@@ -38,21 +41,9 @@ def verify(delivery: WebhookDelivery, secrets: WebhookSecrets) -> bool:
     )
 
 
-def payload_of(body: bytes) -> dict[str, Any] | None:
-    """The body's JSON object, or None (not JSON, not UTF-8, nested beyond the parser, not an object)."""
-    try:
-        payload = json.loads(body)
-    except (ValueError, RecursionError):
-        return None
-    return cast(dict[str, Any], payload) if isinstance(payload, dict) else None
-
-
 def decoded_payload(delivery: WebhookDelivery) -> dict[str, Any]:
     """The delivery's JSON object; ``InvalidPayload`` (400 at intake) for a body that is not one."""
-    payload = payload_of(delivery.body)
-    if payload is None:
-        raise InvalidPayload("The delivery body is not a Jira JSON object.")
-    return payload
+    return required_json_object(delivery, "Jira")
 
 
 class JiraIntake:

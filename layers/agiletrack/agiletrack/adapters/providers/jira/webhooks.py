@@ -33,8 +33,8 @@ from decimal import Decimal
 from typing import Any, cast
 
 from agiletrack.adapters.providers.base import WebhookDelivery, WebhookResult
+from agiletrack.adapters.providers.deliveries import json_object
 from agiletrack.adapters.providers.jira.config import JiraConfig
-from agiletrack.adapters.providers.jira.intake import payload_of
 from agiletrack.adapters.providers.jira.normalize import (
     FieldIds,
     history_changes,
@@ -84,7 +84,7 @@ def _field_ids(provider_state: Mapping[str, Any]) -> FieldIds:
 
 def parse(delivery: WebhookDelivery, config: JiraConfig, provider_state: Mapping[str, Any]) -> WebhookResult:
     """What a verified delivery means. Total: a malformed delivery is ``ignored`` as ``malformed``."""
-    payload = payload_of(delivery.body)
+    payload = json_object(delivery.body)
     event = payload.get("webhookEvent") if payload is not None else None
     if payload is None or not isinstance(event, str) or not event:
         return WebhookResult(event=MALFORMED, ignored=True, connected=True)

@@ -7,39 +7,31 @@ secret (../shared/PROVIDERS.md; ``signature.py``).
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar
 
-from agiletrack.adapters.providers.deliveries import WebhookDelivery, WebhookSecrets, header_value
+from agiletrack.adapters.providers.deliveries import (
+    WebhookDelivery,
+    WebhookSecrets,
+    header_value,
+    json_object,
+    required_json_object,
+)
 from agiletrack.adapters.providers.trello.signature import verify_trello_signature
-from agiletrack.errors import InvalidPayload
 
 SIGNATURE_HEADER = "x-trello-webhook"
 _ACTION_ID = re.compile(r"^[0-9a-fA-F]{24}$")
 
 
-def payload_of(body: bytes) -> dict[str, Any] | None:
-    """The body's JSON object, or None (not JSON, not UTF-8, nested beyond the parser, not an object)."""
-    try:
-        payload = json.loads(body)
-    except (ValueError, RecursionError):
-        return None
-    return cast(dict[str, Any], payload) if isinstance(payload, dict) else None
-
-
 def decoded_payload(delivery: WebhookDelivery) -> dict[str, Any]:
     """The delivery's JSON object; ``InvalidPayload`` (400 at intake) for a body that is not one."""
-    payload = payload_of(delivery.body)
-    if payload is None:
-        raise InvalidPayload("The delivery body is not a Trello JSON object.")
-    return payload
+    return required_json_object(delivery, "Trello")
 
 
 def delivery_id(delivery: WebhookDelivery) -> str | None:
     """The action's id (24 hex digits, the same across Trello's retries), else None."""
-    payload = payload_of(delivery.body)
+    payload = json_object(delivery.body)
     action = payload.get("action") if payload is not None else None
     value = action.get("id") if isinstance(action, dict) else None
     return value if isinstance(value, str) and _ACTION_ID.match(value) else None

@@ -29,8 +29,8 @@ from collections.abc import Mapping
 from typing import Any, cast
 
 from agiletrack.adapters.providers.base import WebhookDelivery, WebhookResult
+from agiletrack.adapters.providers.deliveries import json_object
 from agiletrack.adapters.providers.trello.config import TrelloConfig
-from agiletrack.adapters.providers.trello.intake import payload_of
 from agiletrack.adapters.providers.trello.normalize import action_record
 from agiletrack.adapters.providers.trello.records import TrelloAction, TrelloCard, TrelloLabel, TrelloList
 from agiletrack.models.records import Record
@@ -60,7 +60,7 @@ def _ours(data: Mapping[str, Any], config: TrelloConfig, provider_state: Mapping
 
 def parse(delivery: WebhookDelivery, config: TrelloConfig, provider_state: Mapping[str, Any]) -> WebhookResult:
     """What a verified delivery means. Total: a malformed delivery is ``ignored`` as ``malformed``."""
-    payload = payload_of(delivery.body)
+    payload = json_object(delivery.body)
     raw = _obj(payload.get("action")) if payload is not None else {}
     try:
         action = action_record(raw)

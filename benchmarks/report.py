@@ -1196,8 +1196,10 @@ METHOD = [
     "computing is `TrelloAdapter.compute_metrics`. The memory pass (`trello_sync_memory`) repeats everything "
     "against moto's server.",
     "",
-    "**Cold starts.** Every function of `template.yaml` is imported as Lambda imports it (its code directory first "
-    "on `sys.path`, the layer after it) in a fresh `python` process that writes no `.pyc` files. Both the "
+    "**Cold starts.** `sam build` runs first; every function of `template.yaml` is then imported from its build "
+    "output as Lambda imports it (its code directory first on `sys.path`, the SharedLayer's `python/` after it, "
+    "compiled to bytecode by `layers/agiletrack/Makefile`) in a fresh `python -S` process (no site-packages) that "
+    "writes no `.pyc` files. The dependency floors and the layer without bytecode are measured the same way. Both the "
     "functions and the bare `import boto3` baseline get the environment a deployed function sees: the function's "
     "variables from the template as the local stack resolves them (`devstack.template.function_environment`) and "
     "the ones Lambda sets itself (`LAMBDA_TASK_ROOT`, `AWS_LAMBDA_FUNCTION_NAME`, `AWS_EXECUTION_ENV`, the X-Ray "

@@ -58,6 +58,7 @@ def test_a_cleanup_job_round_trips_to_the_second_with_where_it_resumes() -> None
         "not json",
         "[1, 2]",
         "null",
+        json.dumps({"type": "resync", "integration_id": "int_1", "requested_at": "2026-03-04T05:06:07Z"}),
         json.dumps({"requested_at": "2026-03-04T05:06:07Z"}),  # no integration
         json.dumps({"integration_id": 7, "requested_at": "2026-03-04T05:06:07Z"}),
         json.dumps({"integration_id": "int_1"}),  # no time

@@ -146,6 +146,9 @@ def parse_job(body: str) -> SyncJob | CleanupJob:
         raise MalformedJob("the message is not JSON") from exc
     if not isinstance(data, dict):
         raise MalformedJob(f"a job is a JSON object, not {type(data).__name__}")
-    if data.get("type") == "cleanup":
+    kind = data.get("type", "sync")
+    if kind == "cleanup":
         return CleanupJob.from_body(data)
+    if kind != "sync":
+        raise MalformedJob(f"type must be sync or cleanup, not {str(kind)[:40]!r}")
     return SyncJob.from_body(data)
